@@ -1,0 +1,345 @@
+"""The settings model: every nordkube setting, declared, typed, defaulted and documented once.
+
+Cluster-wide values live in `group_data/all.py`; per-host values (`etcd_device`,
+`private_interface`, `private_address`) in the inventory's host data. pyinfra merges both into
+each host's data; `Settings.from_data` reads them back, and collects every problem at once
+instead of stopping at the first.
+
+Pure Python: no pyinfra import, so the CLI (`nordkube validate`), the roles, the node suite and
+the docs all read the same declarations.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+CLUSTER = "cluster"
+# The deploy's stages that can be chosen, in build order (validate always runs first).
+STAGES = ("base", "kernel", "runtime")
+HOST = "host"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the inventory or a host, naming where and which setting."""
+
+    host: str | None
+    setting: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.host if self.host else "inventory"
+        return f"{where}: {self.setting}: {self.message}"
+
+
+class SettingsError(ValueError):
+    """Raised with every problem found, so the user fixes them in one go."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def _setting(
+    default: Any,
+    doc: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    scope: str = CLUSTER,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
+    """Declare one setting: its default, what it means, and how its value is checked."""
+    meta = {"doc": doc, "choices": choices, "scope": scope, "check": check}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+_VERSION = re.compile(r"^1\.(\d+)\.(\d+)$")
+
+
+def _check_kubernetes_version(value: str) -> str | None:
+    if not _VERSION.match(value):
+        return f"{value!r} is not a Kubernetes release like '1.35.0'"
+    return None
+
+
+def _check_cidr(value: str) -> str | None:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        return f"{value!r} is not a network in CIDR notation ({error})"
+    return None
+
+
+def _check_optional_cidr(value: str | None) -> str | None:
+    return None if value is None else _check_cidr(value)
+
+
+def _check_optional_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return f"{value!r} is not an IP address"
+    return None
+
+
+def _check_package_source(value: str) -> str | None:
+    if value in ("upstream", "none") or re.match(r"^https?://\S+$", value):
+        return None
+    return f"{value!r} must be 'upstream', 'none' or a mirror URL (http:// or https://)"
+
+
+def _check_device(value: str | None) -> str | None:
+    if value is None or value.startswith("/dev/"):
+        return None
+    return f"{value!r} must be a block device path under /dev/"
+
+
+def _check_mtu(value: int | None) -> str | None:
+    if value is None or 1280 <= value <= 9000:
+        return None
+    return f"{value} is outside 1280..9000"
+
+
+def _check_stages(value: list[str]) -> str | None:
+    unknown = [stage for stage in value if stage not in STAGES]
+    if unknown:
+        return f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}"
+    return None
+
+
+def _check_mirrors(value: dict[str, list[str]]) -> str | None:
+    for registry, endpoints in value.items():
+        if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
+            return f"mirrors of {registry!r} must be a list of URLs"
+        for endpoint in endpoints:
+            if not re.match(r"^https?://\S+$", endpoint):
+                return f"mirror {endpoint!r} of {registry!r} is not an http(s) URL"
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting nordkube reads. Field order is the order of the README's table."""
+
+    # -- Kubernetes ---------------------------------------------------------------------------
+    kubernetes_version: str = _setting(
+        "1.35.0",
+        "Kubernetes release to prepare nodes for (decides containerd, the pause image, cgroup v1).",
+        check=_check_kubernetes_version,
+    )
+    kubernetes_package_source: str = _setting(
+        "upstream",
+        "Where kubeadm/kubelet packages come from: 'upstream' (pkgs.k8s.io), a mirror URL, "
+        "or 'none' (packages are provided some other way).",
+        check=_check_package_source,
+    )
+    allow_cgroup_v1: bool = _setting(
+        False,
+        "Accept cgroup v1 hosts on Kubernetes >= 1.35 (the kubelet then needs failCgroupV1: false).",
+    )
+    # -- Networking ---------------------------------------------------------------------------
+    cni: str = _setting(
+        "calico", "Pod network: flannel, calico or canal.", choices=("flannel", "calico", "canal")
+    )
+    calico_encapsulation: str = _setting(
+        "vxlan",
+        "Calico encapsulation: none (plain BGP), ipip or vxlan.",
+        choices=("none", "ipip", "vxlan"),
+    )
+    calico_wireguard: bool = _setting(False, "Encrypt Calico pod traffic with WireGuard.")
+    flannel_backend: str = _setting(
+        "vxlan", "Flannel backend: vxlan or wireguard.", choices=("vxlan", "wireguard")
+    )
+    kube_proxy_mode: str = _setting(
+        "ipvs",
+        "kube-proxy mode: ipvs (deprecated from Kubernetes 1.35), nftables or iptables.",
+        choices=("ipvs", "nftables", "iptables"),
+    )
+    ipvs_scheduler: str = _setting(
+        "rr",
+        "IPVS scheduler: rr, wrr, sh, lc or wlc (its kernel module is loaded).",
+        choices=("rr", "wrr", "sh", "lc", "wlc"),
+    )
+    ipvs_strict_arp: bool = _setting(
+        True, "IPVS strictARP (needed by MetalLB L2 and kube-vip ARP mode)."
+    )
+    pod_cidr: str = _setting("10.244.0.0/16", "Pod network CIDR.", check=_check_cidr)
+    service_cidr: str = _setting("10.96.0.0/12", "Service network CIDR.", check=_check_cidr)
+    node_network: str | None = _setting(
+        None,
+        "CIDR of the private network between the nodes; the private interface is found in it.",
+        check=_check_optional_cidr,
+    )
+    private_interface: str | None = _setting(
+        None,
+        "Name of the private NIC; when unset it is the NIC with an address in node_network.",
+        scope=HOST,
+    )
+    private_address: str | None = _setting(
+        None,
+        "The node's address on the private network (kubelet node IP, etcd peer URLs).",
+        scope=HOST,
+        check=_check_optional_address,
+    )
+    node_mtu: int | None = _setting(
+        None,
+        "Expected MTU of the private NIC; unset means whatever the provider gives.",
+        check=_check_mtu,
+    )
+    # -- etcd ---------------------------------------------------------------------------------
+    etcd_topology: str = _setting(
+        "stacked",
+        "stacked (etcd on the control-plane nodes) or external (its own hosts).",
+        choices=("stacked", "external"),
+    )
+    etcd_device: str | None = _setting(
+        None,
+        "Block device (NVMe) for etcd's data directory; required on every etcd host.",
+        scope=HOST,
+        check=_check_device,
+    )
+    # -- Container runtime --------------------------------------------------------------------
+    containerd_registry_mirrors: dict[str, list[str]] = _setting(
+        {},
+        "Registry mirrors for containerd, e.g. {'docker.io': ['https://mirror.example/']}.",
+        check=_check_mirrors,
+    )
+    # -- Node ---------------------------------------------------------------------------------
+    ntp_servers: list[str] = _setting(
+        [],
+        "NTP servers for chrony; empty keeps the distribution's pool.",
+    )
+    stages: list[str] = _setting(
+        [],
+        "Deploy stages to run (e.g. ['base', 'kernel']); empty runs every stage.",
+        check=_check_stages,
+    )
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], host: str | None = None) -> Settings:
+        """Build settings from a host's merged data; raise SettingsError naming every problem."""
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for spec in fields(cls):
+            if spec.name not in data or data[spec.name] is None:
+                continue
+            value, message = _coerce(spec.name, data[spec.name], _type_name(spec.type))
+            if message is None:
+                message = _check_value(spec.metadata, value)
+            if message is None:
+                values[spec.name] = value
+            else:
+                problems.append(Problem(host, spec.name, message))
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
+
+    def kubernetes_minor(self) -> int:
+        """The minor release number: 35 for '1.35.0'."""
+        match = _VERSION.match(self.kubernetes_version)
+        assert match, "kubernetes_version was checked in from_data"
+        return int(match.group(1))
+
+    def networks(self) -> dict[str, IPNetwork]:
+        """The CIDRs that must not overlap, by setting name."""
+        named = {"pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr}
+        if self.node_network:
+            named["node_network"] = self.node_network
+        return {name: ipaddress.ip_network(cidr) for name, cidr in named.items()}
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation)
+    for name in ("dict", "list", "bool", "int"):
+        if text.startswith(name):
+            return name
+    return "str"
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _coerce(name: str, value: Any, kind: str) -> tuple[Any, str | None]:
+    """Accept what pyinfra's `--data` and Python inventories give; say what was expected."""
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE, None
+        return value, f"{value!r} must be true or false"
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        if isinstance(value, str) and value.isdigit():
+            return int(value), None
+        return value, f"{value!r} must be a whole number"
+    if kind == "list":
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()], None
+        if isinstance(value, (list, tuple)) and all(isinstance(i, str) for i in value):
+            return list(value), None
+        return value, f"{value!r} must be a list of strings"
+    if kind == "dict":
+        if isinstance(value, dict):
+            return value, None
+        return value, f"{value!r} must be a mapping"
+    if isinstance(value, str):
+        return value, None
+    return value, f"{value!r} must be a string"
+
+
+def _check_value(metadata: Mapping[str, Any], value: Any) -> str | None:
+    choices = metadata.get("choices")
+    if choices and value not in choices:
+        return f"{value!r} is not one of: {', '.join(choices)}"
+    check = metadata.get("check")
+    if check is not None:
+        result: str | None = check(value)
+        return result
+    return None
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    """One row of the README's settings table."""
+
+    name: str
+    type: str
+    default: Any
+    scope: str
+    doc: str
+
+
+def describe() -> list[SettingDoc]:
+    """Every setting with its type, default, scope and meaning, in declaration order."""
+    rows = []
+    for spec in fields(Settings):
+        if spec.default is not MISSING:
+            default = spec.default
+        else:
+            default = spec.default_factory()  # type: ignore[misc]
+        type_text = str(spec.type).replace("typing.", "")
+        rows.append(
+            SettingDoc(spec.name, type_text, default, spec.metadata["scope"], spec.metadata["doc"])
+        )
+    return rows
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (the README embeds it; a test keeps them equal)."""
+    lines = ["| setting | type | default | scope | meaning |", "|---|---|---|---|---|"]
+    for row in describe():
+        default = "unset" if row.default is None else f"`{row.default!r}`"
+        lines.append(f"| `{row.name}` | `{row.type}` | {default} | {row.scope} | {row.doc} |")
+    return "\n".join(lines)

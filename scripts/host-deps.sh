@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lab needs on the machine that runs it (root or sudo).
+set -euo pipefail
+packages=(qemu-system-x86 qemu-utils debootstrap vde2 openssh-client e2fsprogs iproute2)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
