@@ -14,10 +14,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CLUSTER = "cluster"
 # The deploy's stages that can be chosen, in build order (validate always runs first).
@@ -145,7 +143,8 @@ class Settings:
     )
     allow_cgroup_v1: bool = _setting(
         False,
-        "Accept cgroup v1 hosts on Kubernetes >= 1.35 (the kubelet then needs failCgroupV1: false).",
+        "Accept cgroup v1 hosts on Kubernetes >= 1.35 "
+        "(the kubelet then needs failCgroupV1: false).",
     )
     # -- Networking ---------------------------------------------------------------------------
     cni: str = _setting(
@@ -250,13 +249,6 @@ class Settings:
         assert match, "kubernetes_version was checked in from_data"
         return int(match.group(1))
 
-    def networks(self) -> dict[str, IPNetwork]:
-        """The CIDRs that must not overlap, by setting name."""
-        named = {"pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr}
-        if self.node_network:
-            named["node_network"] = self.node_network
-        return {name: ipaddress.ip_network(cidr) for name, cidr in named.items()}
-
 
 def _type_name(annotation: Any) -> str:
     text = str(annotation)
@@ -325,10 +317,7 @@ def describe() -> list[SettingDoc]:
     """Every setting with its type, default, scope and meaning, in declaration order."""
     rows = []
     for spec in fields(Settings):
-        if spec.default is not MISSING:
-            default = spec.default
-        else:
-            default = spec.default_factory()  # type: ignore[misc]
+        default = getattr(Settings(), spec.name)
         type_text = str(spec.type).replace("typing.", "")
         rows.append(
             SettingDoc(spec.name, type_text, default, spec.metadata["scope"], spec.metadata["doc"])

@@ -1,0 +1,20 @@
+"""nordkube's build order, read top to bottom: validate -> base -> kernel -> runtime.
+
+network, etcd and kubernetes join as they are built. `--data stages=base,kernel` runs only
+the named stages; validation always runs first, and stops the run before any change.
+"""
+
+from pyinfra import host
+
+from nordkube.settings import STAGES, Settings
+from roles.base import base
+from roles.kernel import kernel
+from roles.runtime import runtime
+from roles.validate import validate
+
+validate()
+
+chosen = Settings.from_data(host.data.dict(), host.name).stages or list(STAGES)
+for stage, role in (("base", base), ("kernel", kernel), ("runtime", runtime)):
+    if stage in chosen:
+        role()

@@ -1,0 +1,30 @@
+"""Cluster-wide settings for every inventory (each one is declared in nordkube/settings.py).
+
+Only what differs from the defaults needs to be here; the values below are the defaults,
+written out so an operator sees the choices in one place. Per-host values (etcd_device,
+private_interface, private_address) belong in the inventory's host data.
+"""
+
+# Kubernetes release the nodes are prepared for: decides containerd and its pause image,
+# and whether cgroup v1 hosts are refused (1.35+).
+kubernetes_version = "1.35.0"
+# pkgs.k8s.io ("upstream"), an internal mirror URL, or "none".
+kubernetes_package_source = "upstream"
+
+# Pod network and its encapsulation (each adds its own overhead to the MTU).
+cni = "calico"
+calico_encapsulation = "vxlan"
+calico_wireguard = False
+flannel_backend = "vxlan"
+
+# kube-proxy: ipvs is deprecated from Kubernetes 1.35; nftables needs kernel >= 5.13.
+kube_proxy_mode = "ipvs"
+ipvs_scheduler = "rr"
+ipvs_strict_arp = True
+
+# Address ranges: pods, services and the nodes' private network must not overlap.
+pod_cidr = "10.244.0.0/16"
+service_cidr = "10.96.0.0/12"
+
+# stacked: etcd runs on the control-plane nodes (each needs etcd_device).
+etcd_topology = "stacked"

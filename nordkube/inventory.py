@@ -1,0 +1,48 @@
+"""Reading a pyinfra inventory the way pyinfra does, without connecting to any host."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nordkube.validation import InventoryHost
+
+
+def project_root() -> Path:
+    """The checkout nordkube runs from (group_data/ and tests/ live there)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def load_hosts(path: str, override_data: Mapping[str, Any] | None = None) -> list[InventoryHost]:
+    """Each host of the inventory with its groups and merged data (group_data + host data).
+
+    pyinfra looks for group_data/ next to the inventory and in the current directory; the
+    project keeps its cluster settings in <project>/group_data, so that is searched too.
+    """
+    from pyinfra.api import State
+    from pyinfra.context import ctx_inventory, ctx_state
+    from pyinfra_cli.inventory import make_inventory
+    from pyinfra_cli.util import parse_cli_arg
+
+    if not os.path.exists(path):
+        raise SystemExit(f"error: inventory {path} does not exist")
+    parsed = {key: parse_cli_arg(value) for key, value in (override_data or {}).items()}
+    # Inventory files are executed by pyinfra's loader, which expects a state in context.
+    with ctx_state.use(State()):
+        inventory = make_inventory(
+            path,
+            override_data=parsed,
+            cwd=os.getcwd(),
+            group_data_directories=[str(project_root() / "group_data")],
+        )
+    hosts = []
+    with ctx_state.use(State(inventory=inventory)), ctx_inventory.use(inventory):
+        for host in inventory:
+            data = {key: value for key, value in host.data.dict().items()}
+            groups = frozenset(
+                group.name if hasattr(group, "name") else str(group) for group in host.groups
+            )
+            hosts.append(InventoryHost(host.name, groups, data))
+    return hosts

@@ -1,0 +1,402 @@
+"""Validation before anything changes: first the inventory and its settings, then host facts.
+
+Layer 1 (`validate_inventory`) needs no host: it is what `nordkube validate INVENTORY` runs in
+an operator's CI, and what the deploy runs before it gathers a single fact.
+Layer 2 (`check_host`, `check_unique_identities`) judges facts read from the hosts (read-only)
+and runs in `roles/validate.py` before any operation.
+Both report every problem at once, each naming the host and the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nordkube import support
+from nordkube.settings import Problem, Settings, SettingsError
+
+CONTROL_PLANE = "control_plane"
+ETCD = "etcd"
+WORKERS = "workers"
+ROLE_GROUPS = (CONTROL_PLANE, ETCD, WORKERS)
+
+
+@dataclass(frozen=True)
+class InventoryHost:
+    """A host as the inventory declares it: its name, groups and merged data."""
+
+    name: str
+    groups: frozenset[str]
+    data: Mapping[str, Any]
+
+
+def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Fold the same problem on several hosts into one line naming them all."""
+    hosts_by_issue: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for problem in problems:
+        hosts = hosts_by_issue[(problem.setting, problem.message)]
+        if problem.host and problem.host not in hosts:
+            hosts.append(problem.host)
+    return [
+        Problem(", ".join(hosts) or None, setting, message)
+        for (setting, message), hosts in hosts_by_issue.items()
+    ]
+
+
+def etcd_hosts(hosts: list[InventoryHost], settings: Settings) -> list[InventoryHost]:
+    """The hosts that run etcd: the etcd group, or the control plane when stacked."""
+    explicit = [host for host in hosts if ETCD in host.groups]
+    if explicit or settings.etcd_topology == "external":
+        return explicit
+    return [host for host in hosts if CONTROL_PLANE in host.groups]
+
+
+def validate_inventory(hosts: list[InventoryHost]) -> list[Problem]:
+    """Every problem in the inventory and its settings; needs no connection to any host."""
+    problems: list[Problem] = []
+    settings_by_host: dict[str, Settings] = {}
+    for host in hosts:
+        try:
+            settings_by_host[host.name] = Settings.from_data(host.data, host.name)
+        except SettingsError as error:
+            problems.extend(error.problems)
+    for host in hosts:
+        problems.extend(_network_problems(host.name, host.data))
+        if not host.groups & set(ROLE_GROUPS):
+            problems.append(
+                Problem(host.name, "groups", f"in none of the groups {', '.join(ROLE_GROUPS)}")
+            )
+    if not settings_by_host:
+        return merge_problems(problems) if problems else [Problem(None, "hosts", "no hosts")]
+    cluster = next(iter(settings_by_host.values()))
+    problems.extend(_topology_problems(hosts, cluster))
+    problems.extend(_duplicate_address_problems(hosts))
+    return merge_problems(problems)
+
+
+def _network_problems(host: str, data: Mapping[str, Any]) -> list[Problem]:
+    """Overlaps between the ranges that parse (a malformed one is reported by the settings)."""
+    problems = []
+    named = []
+    defaults = Settings()
+    for name in ("pod_cidr", "service_cidr", "node_network"):
+        value = data.get(name) or getattr(defaults, name)
+        if value is None:
+            continue
+        try:
+            named.append((name, ipaddress.ip_network(str(value))))
+        except ValueError:
+            continue
+    for index, (name, network) in enumerate(named):
+        for other_name, other in named[index + 1 :]:
+            if network.overlaps(other):
+                problems.append(
+                    Problem(
+                        host,
+                        other_name,
+                        f"{other} overlaps {name} {network}: pods, services and nodes each "
+                        "need their own range",
+                    )
+                )
+    return problems
+
+
+def _topology_problems(hosts: list[InventoryHost], settings: Settings) -> list[Problem]:
+    problems = []
+    control_plane = [host.name for host in hosts if CONTROL_PLANE in host.groups]
+    if not control_plane:
+        problems.append(Problem(None, CONTROL_PLANE, "no host in the control_plane group"))
+    etcd = etcd_hosts(hosts, settings)
+    if len(etcd) % 2 == 0:
+        names = ", ".join(host.name for host in etcd) or "none"
+        problems.append(
+            Problem(
+                None,
+                ETCD,
+                f"{len(etcd)} etcd hosts ({names}): etcd needs an odd number (1, 3, 5) to keep "
+                "quorum; an even member adds no fault tolerance",
+            )
+        )
+    for host in etcd:
+        if not host.data.get("etcd_device"):
+            problems.append(
+                Problem(
+                    host.name,
+                    "etcd_device",
+                    "missing: every etcd host needs its own disk for etcd's data "
+                    "(e.g. /dev/nvme1n1)",
+                )
+            )
+    explicit_etcd = {host.name for host in hosts if ETCD in host.groups}
+    if (
+        settings.etcd_topology == "stacked"
+        and explicit_etcd
+        and explicit_etcd != set(control_plane)
+    ):
+        problems.append(
+            Problem(
+                None,
+                "etcd_topology",
+                "stacked etcd runs on the control-plane nodes, but the etcd group "
+                f"({', '.join(sorted(explicit_etcd))}) differs from control_plane "
+                f"({', '.join(sorted(control_plane))})",
+            )
+        )
+    if settings.etcd_topology == "external":
+        shared = explicit_etcd & set(control_plane)
+        if shared:
+            problems.append(
+                Problem(
+                    None,
+                    "etcd_topology",
+                    "external etcd hosts must not be control-plane nodes: "
+                    + ", ".join(sorted(shared)),
+                )
+            )
+    return problems
+
+
+def _duplicate_address_problems(hosts: list[InventoryHost]) -> list[Problem]:
+    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for host in hosts:
+        ssh_address = (
+            f"{host.data.get('ssh_hostname') or host.name}:{host.data.get('ssh_port') or 22}"
+        )
+        seen[("ssh_hostname", ssh_address)].append(host.name)
+        if host.data.get("private_address"):
+            seen[("private_address", str(host.data["private_address"]))].append(host.name)
+    return [
+        Problem(", ".join(names), setting, f"{address} is used by {len(names)} hosts")
+        for (setting, address), names in seen.items()
+        if len(names) > 1
+    ]
+
+
+# -- Layer 2: host facts ----------------------------------------------------------------------
+
+
+@dataclass
+class HostReport:
+    """What the host-fact checks found on one host."""
+
+    host: str
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    platform: support.Platform | None = None
+    private_interface: str | None = None
+
+
+def private_interface(settings: Settings, facts: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The private NIC: named in the settings, or the one with an address in node_network."""
+    interfaces: Mapping[str, Mapping[str, Any]] = facts.get("interfaces", {})
+    if settings.private_interface:
+        if settings.private_interface in interfaces:
+            return settings.private_interface, ""
+        known = ", ".join(sorted(interfaces)) or "none"
+        return None, f"{settings.private_interface!r} does not exist on the host (it has: {known})"
+    if not settings.node_network:
+        return None, "set private_interface, or node_network so the private NIC can be found"
+    network = ipaddress.ip_network(settings.node_network)
+    for name, interface in sorted(interfaces.items()):
+        for address in interface.get("addresses", []):
+            if ipaddress.ip_interface(address).ip in network:
+                return name, ""
+    return None, f"no interface has an address in node_network {network}"
+
+
+def check_host(host: str, settings: Settings, facts: Mapping[str, Any]) -> HostReport:
+    """Judge one host's facts (from `roles.facts.NodeFacts`) against the settings."""
+    report = HostReport(host)
+    platform = support.find_platform(facts.get("os_id", ""), facts.get("version_id", ""))
+    report.platform = platform
+    minor = settings.kubernetes_minor()
+    if platform is None:
+        report.errors.append(
+            Problem(
+                host,
+                "os",
+                f"{facts.get('pretty_name') or 'this OS'} is not supported "
+                f"(supported: {support.supported_names()})",
+            )
+        )
+    elif not support.MIN_KUBERNETES_MINOR <= minor <= support.MAX_KUBERNETES_MINOR:
+        report.errors.append(
+            Problem(
+                host,
+                "kubernetes_version",
+                f"{settings.kubernetes_version} is outside the supported "
+                f"1.{support.MIN_KUBERNETES_MINOR}"
+                f"..1.{support.MAX_KUBERNETES_MINOR}",
+            )
+        )
+    elif support.choose_containerd(platform, minor) is None:
+        newest = support.max_kubernetes_minor(platform)
+        report.errors.append(
+            Problem(
+                host,
+                "kubernetes_version",
+                f"no containerd installable on {platform.name} supports Kubernetes "
+                f"{settings.kubernetes_version}; the newest that works there is 1.{newest}",
+            )
+        )
+    if (
+        facts.get("cgroup") != "cgroup2fs"
+        and minor >= support.KUBELET_REFUSES_CGROUP_V1_FROM
+        and not settings.allow_cgroup_v1
+    ):
+        report.errors.append(
+            Problem(
+                host,
+                "allow_cgroup_v1",
+                "the host runs cgroup v1 and the kubelet of Kubernetes "
+                f"{settings.kubernetes_version} "
+                "refuses it; boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1), or set "
+                "allow_cgroup_v1: true to run the kubelet with failCgroupV1: false",
+            )
+        )
+    report.errors.extend(_proxy_mode_problems(host, settings, facts))
+    if settings.kube_proxy_mode == "ipvs" and minor >= support.IPVS_DEPRECATED_FROM:
+        report.warnings.append(
+            Problem(
+                host,
+                "kube_proxy_mode",
+                f"ipvs is deprecated from Kubernetes 1.{support.IPVS_DEPRECATED_FROM}; "
+                "plan the move to nftables",
+            )
+        )
+    interface, why = private_interface(settings, facts)
+    report.private_interface = interface
+    if interface is None:
+        report.errors.append(Problem(host, "private_interface", why))
+    else:
+        report.errors.extend(_interface_problems(host, settings, facts["interfaces"][interface]))
+    return report
+
+
+def _proxy_mode_problems(host: str, settings: Settings, facts: Mapping[str, Any]) -> list[Problem]:
+    if settings.kube_proxy_mode != "nftables":
+        return []
+    problems = []
+    if settings.kubernetes_minor() < support.NFTABLES_MODE_FROM:
+        problems.append(
+            Problem(
+                host,
+                "kube_proxy_mode",
+                f"nftables mode needs Kubernetes >= 1.{support.NFTABLES_MODE_FROM}",
+            )
+        )
+    kernel = facts.get("kernel", "")
+    if not support.kernel_at_least(kernel, support.NFTABLES_MIN_KERNEL):
+        problems.append(
+            Problem(
+                host,
+                "kube_proxy_mode",
+                f"nftables mode needs kernel >= 5.13; this host runs {kernel}",
+            )
+        )
+    if not facts.get("nf_tables"):
+        problems.append(
+            Problem(host, "kube_proxy_mode", "nftables mode needs nf_tables, absent on this kernel")
+        )
+    return problems
+
+
+def _interface_problems(
+    host: str, settings: Settings, interface: Mapping[str, Any]
+) -> list[Problem]:
+    problems = []
+    if settings.private_address:
+        addresses = [str(ipaddress.ip_interface(a).ip) for a in interface.get("addresses", [])]
+        if settings.private_address not in addresses:
+            problems.append(
+                Problem(
+                    host,
+                    "private_address",
+                    f"{settings.private_address} is not on the private interface "
+                    f"(it has {', '.join(addresses) or 'no address'})",
+                )
+            )
+    if settings.node_mtu and interface.get("mtu") != settings.node_mtu:
+        problems.append(
+            Problem(
+                host,
+                "node_mtu",
+                f"the private interface has MTU {interface.get('mtu')}, "
+                f"expected {settings.node_mtu}",
+            )
+        )
+    return problems
+
+
+def check_unique_identities(
+    facts_by_host: Mapping[str, Mapping[str, Any]], private_nics: Mapping[str, str | None]
+) -> list[Problem]:
+    """Hostname, machine-id, product_uuid and private MAC must differ between hosts.
+
+    Cloned VPS images share them; kubeadm refuses duplicates, and a shared machine-id gives
+    VXLAN interfaces the same MAC, which silently drops overlay traffic.
+    """
+    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for host, facts in facts_by_host.items():
+        for key in ("hostname", "machine_id", "product_uuid"):
+            if facts.get(key):
+                seen[(key, str(facts[key]))].append(host)
+        nic = private_nics.get(host)
+        mac = facts.get("interfaces", {}).get(nic, {}).get("mac") if nic else None
+        if mac:
+            seen[("private_mac", mac)].append(host)
+    return [
+        Problem(
+            ", ".join(hosts),
+            key,
+            f"{value} is shared by {len(hosts)} hosts (cloned image?): make it unique per host",
+        )
+        for (key, value), hosts in seen.items()
+        if len(hosts) > 1
+    ]
+
+
+# -- `nordkube validate` ----------------------------------------------------------------------
+
+
+def load_inventory(
+    path: str, override_data: Mapping[str, Any] | None = None
+) -> list[InventoryHost]:
+    """Load a pyinfra inventory (and its group_data) without connecting to any host."""
+    from nordkube.inventory import load_hosts
+
+    return load_hosts(path, override_data)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    override = dict(item.split("=", 1) for item in args.data)
+    hosts = load_inventory(args.inventory, override)
+    problems = validate_inventory(hosts)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{args.inventory}: {len(problems)} problem(s); nothing was changed", file=sys.stderr)
+        return 1
+    print(f"{args.inventory}: {len(hosts)} hosts, settings valid")
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "validate",
+        help="check an inventory and its settings without connecting to any host",
+    )
+    parser.add_argument("inventory", help="pyinfra inventory file, e.g. inventories/oslo.py")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, as pyinfra's --data does",
+    )
+    parser.set_defaults(handler=run_validate)

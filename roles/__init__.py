@@ -1,0 +1,1 @@
+"""nordkube's deploy roles: one module per concern, each with one public @deploy function."""

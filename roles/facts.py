@@ -1,0 +1,363 @@
+"""Custom pyinfra facts: each reads one slice of node state in a single command.
+
+Every fact command costs an SSH round trip per host, and a run with nothing to do is mostly
+fact reading, so related state is read together (all managed files in one command, all
+services in one). Each command starts with `: nordkube-fact NAME;` (`:` is the shell's no-op),
+which the offline per-OS plans match their recordings on. Parsing lives in plain functions
+of the output lines, tested against recorded output.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from typing import Any
+
+from pyinfra import host, state
+from pyinfra.api import FactBase, Host
+from pyinfra.api.state import StateStage
+from pyinfra.context import ctx_state
+
+SECTION = "::nordkube:"
+
+# pyinfra 3 reads a fact again on every get_fact, and runs each operation's generator twice
+# (to plan, then to execute). Facts read here are kept per host until that host actually
+# changes, which halves the round trips of a run with nothing to do.
+_cache: dict[tuple[int, str, str, str], Any] = {}
+
+
+def read(fact: type[FactBase[Any]], target: Host | None = None, **arguments: Any) -> Any:
+    """The fact's value for `target` (default: the current host), read once per state."""
+    target = target or host
+    key = (id(ctx_state.get()), target.name, fact.__name__, repr(sorted(arguments.items())))
+    if key not in _cache:
+        _cache[key] = target.get_fact(fact, **arguments)
+    return _cache[key]
+
+
+def forget_current_host() -> None:
+    """Drop the current host's cached facts: it is about to change."""
+    if state.current_stage != StateStage.Execute:
+        return
+    for key in [key for key in _cache if key[1] == host.name]:
+        del _cache[key]
+
+
+def marker(name: str) -> str:
+    """The no-op prefix that names a fact in its command (and in the plan's recordings)."""
+    return f": nordkube-fact {name};"
+
+
+def sections(output: Iterable[str]) -> dict[str, list[str]]:
+    """Split output printed as `::nordkube:NAME` headers followed by their lines."""
+    result: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output:
+        if line.startswith(SECTION):
+            current = result.setdefault(line[len(SECTION) :].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return result
+
+
+def _section(name: str, command: str) -> str:
+    return f"echo '{SECTION}{name}'; {command}"
+
+
+def parse_os_release(lines: Iterable[str]) -> dict[str, str]:
+    values = {}
+    for line in lines:
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def parse_ip_links(lines: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`ip -o link show`: '2: eth0: <...> mtu 1500 ... link/ether 52:54:00:..' per line."""
+    interfaces: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        fields = line.replace("\\", " ").split()
+        if len(fields) < 3 or not fields[0].endswith(":"):
+            continue
+        name = fields[1].rstrip(":").split("@")[0]
+        interface: dict[str, Any] = {"mac": None, "mtu": None, "addresses": []}
+        if "mtu" in fields:
+            interface["mtu"] = int(fields[fields.index("mtu") + 1])
+        if "link/ether" in fields:
+            interface["mac"] = fields[fields.index("link/ether") + 1]
+        interfaces[name] = interface
+    return interfaces
+
+
+def parse_ip_addresses(lines: Iterable[str], interfaces: dict[str, dict[str, Any]]) -> None:
+    """`ip -o addr show`: '2: eth1    inet 10.20.0.11/24 brd ...' adds to each interface."""
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 4 and fields[2] in ("inet", "inet6"):
+            name = fields[1].split("@")[0]
+            interfaces.setdefault(name, {"mac": None, "mtu": None, "addresses": []})
+            interfaces[name]["addresses"].append(fields[3])
+
+
+def _first(lines: list[str] | None) -> str:
+    return lines[0].strip() if lines else ""
+
+
+class NodeFacts(FactBase[dict[str, Any]]):
+    """What validation needs from a node, read once: OS, kernel, cgroup, identity, NICs.
+
+    product_uuid is readable only by root, hence `_sudo` in every inventory.
+    """
+
+    default = dict
+
+    def command(self) -> str:
+        return "; ".join(
+            [
+                marker("NodeFacts"),
+                _section("os-release", "cat /etc/os-release"),
+                _section("kernel", "uname -r"),
+                _section("cgroup", "stat -fc %T /sys/fs/cgroup/"),
+                _section("hostname", "cat /proc/sys/kernel/hostname"),
+                _section("machine-id", "cat /etc/machine-id 2>/dev/null"),
+                _section("product-uuid", "cat /sys/class/dmi/id/product_uuid 2>/dev/null"),
+                _section("links", "ip -o link show"),
+                _section("addresses", "ip -o addr show"),
+                _section(
+                    "nf_tables",
+                    "grep -q '^nf_tables ' /proc/modules && echo loaded"
+                    " || modinfo -n nf_tables 2>/dev/null || true",
+                ),
+                _section(
+                    "networkmanager", "systemctl is-active NetworkManager 2>/dev/null || true"
+                ),
+            ]
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        parts = sections(output)
+        release = parse_os_release(parts.get("os-release", []))
+        interfaces = parse_ip_links(parts.get("links", []))
+        parse_ip_addresses(parts.get("addresses", []), interfaces)
+        interfaces.pop("lo", None)
+        return {
+            "os_id": release.get("ID", ""),
+            "version_id": release.get("VERSION_ID", ""),
+            "pretty_name": release.get("PRETTY_NAME", ""),
+            "kernel": _first(parts.get("kernel")),
+            "cgroup": _first(parts.get("cgroup")),
+            "hostname": _first(parts.get("hostname")),
+            "machine_id": _first(parts.get("machine-id")),
+            "product_uuid": _first(parts.get("product-uuid")).lower(),
+            "interfaces": interfaces,
+            "nf_tables": bool(_first(parts.get("nf_tables"))),
+            "networkmanager": _first(parts.get("networkmanager")) == "active",
+        }
+
+
+class FileStates(FactBase[dict[str, tuple[str, str]]]):
+    """sha256 and octal mode of each existing file among `paths`; absent files are left out.
+
+    The deploy asks once for all files it manages (one round trip), so pass the same tuple.
+    """
+
+    default = dict
+
+    def command(self, paths: tuple[str, ...]) -> str:
+        quoted = " ".join(shlex.quote(path) for path in paths)
+        return (
+            f'{marker("FileStates")} for f in {quoted}; do if [ -f "$f" ]; then '
+            'echo "$(sha256sum < "$f" | cut -d" " -f1) $(stat -c %a "$f") $f"; fi; done'
+        )
+
+    def process(self, output: list[str]) -> dict[str, tuple[str, str]]:
+        states = {}
+        for line in output:
+            digest, mode, path = line.split(" ", 2)
+            states[path] = (digest, mode)
+        return states
+
+
+class InstalledPackages(FactBase[dict[str, dict[str, Any]]]):
+    """Version and hold state of the named packages that are installed.
+
+    dpkg: `hold` is dpkg's selection; rpm: a versionlock entry (yum/dnf versionlock plugin).
+    """
+
+    default = dict
+
+    def command(self, manager: str, packages: tuple[str, ...]) -> str:
+        names = " ".join(shlex.quote(name) for name in packages)
+        if manager == "apt":
+            query = (
+                "dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\t"
+                f"${{db:Status-Want}}\\n' {names} 2>/dev/null || true"
+            )
+            return f"{marker('InstalledPackages')} " + _section("packages", query)
+        query = (
+            "rpm -q --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\tii\\tinstall\\n' "
+            f"{names} | grep -v 'is not installed' || true"
+        )
+        locks = (
+            "cat /etc/yum/pluginconf.d/versionlock.list /etc/dnf/plugins/versionlock.list"
+            " 2>/dev/null || true"
+        )
+        return f"{marker('InstalledPackages')} " + "; ".join(
+            [_section("packages", query), _section("locks", locks)]
+        )
+
+    def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
+        parts = sections(output)
+        locked = {_locked_name(line) for line in parts.get("locks", []) if line.strip()}
+        installed = {}
+        for line in parts.get("packages", []):
+            fields = line.split("\t")
+            if len(fields) == 4 and fields[2].strip().startswith(("ii", "hi")):
+                name = fields[0]
+                held = fields[3].strip() == "hold" or name in locked
+                installed[name] = {"version": fields[1], "held": held}
+        return installed
+
+
+def _locked_name(entry: str) -> str:
+    """versionlock entries: '0:containerd.io-1.6.33-3.1.el7.*' (yum) or
+    'containerd.io-0:2.1.5-1.el9.*' (dnf): the name is everything before the version."""
+    entry = entry.strip()
+    if entry[:1].isdigit() and ":" in entry:
+        entry = entry.split(":", 1)[1]
+    parts = entry.split("-")
+    name_parts = []
+    for part in parts:
+        if part[:1].isdigit():
+            break
+        name_parts.append(part)
+    return "-".join(name_parts)
+
+
+class KernelModules(FactBase[dict[str, str]]):
+    """State of each named module: loaded, builtin, available (can be loaded) or missing.
+
+    A built-in never shows in /proc/modules; modules.builtin lists it. Availability is
+    probed with modinfo, so a renamed module (nf_conntrack_ipv4) is found, not guessed.
+    """
+
+    default = dict
+
+    def command(self, modules: tuple[str, ...]) -> str:
+        names = " ".join(shlex.quote(module) for module in modules)
+        return (
+            f"{marker('KernelModules')} for m in {names}; do "
+            'if grep -q "^$m " /proc/modules; then echo "$m loaded"; '
+            'elif grep -q "/$m.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null; '
+            'then echo "$m builtin"; '
+            'elif modinfo -n "$m" >/dev/null 2>&1; then echo "$m available"; '
+            'else echo "$m missing"; fi; done'
+        )
+
+    def process(self, output: list[str]) -> dict[str, str]:
+        return dict(line.split(" ", 1) for line in output if " " in line)
+
+
+class SysctlValues(FactBase[dict[str, str]]):
+    """Live value of each named sysctl that exists (bridge keys appear with br_netfilter)."""
+
+    default = dict
+
+    def command(self, keys: tuple[str, ...]) -> str:
+        paths = " ".join(shlex.quote("/proc/sys/" + key.replace(".", "/")) for key in keys)
+        return (
+            f"{marker('SysctlValues')} for p in {paths}; do "
+            'if [ -r "$p" ]; then echo "$p=$(cat "$p")"; fi; done'
+        )
+
+    def process(self, output: list[str]) -> dict[str, str]:
+        values = {}
+        for line in output:
+            path, _, value = line.partition("=")
+            values[path.removeprefix("/proc/sys/").replace("/", ".")] = " ".join(value.split())
+        return values
+
+
+class SwapState(FactBase[dict[str, Any]]):
+    """Swap in use now, and what would turn it on at boot (fstab lines, systemd swap units)."""
+
+    default = dict
+
+    def command(self) -> str:
+        return "; ".join(
+            [
+                marker("SwapState"),
+                _section("swaps", "cat /proc/swaps"),
+                _section("fstab", "cat /etc/fstab 2>/dev/null || true"),
+                _section(
+                    "unit-files",
+                    "systemctl list-unit-files --type=swap --no-legend 2>/dev/null || true",
+                ),
+            ]
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        parts = sections(output)
+        active = [line.split()[0] for line in parts.get("swaps", [])[1:] if line.strip()]
+        fstab = [
+            line
+            for line in parts.get("fstab", [])
+            if not line.lstrip().startswith("#")
+            and len(line.split()) >= 3
+            and line.split()[2] == "swap"
+        ]
+        # Units generated from fstab vanish with the fstab line; unit files that are enabled
+        # or static (e.g. a swapfile.swap someone wrote) must be masked.
+        units = [
+            line.split()[0]
+            for line in parts.get("unit-files", [])
+            if len(line.split()) >= 2
+            and line.split()[1] in ("enabled", "static", "enabled-runtime")
+        ]
+        return {"active": active, "fstab": fstab, "units": units}
+
+
+class ServiceStates(FactBase[dict[str, dict[str, bool]]]):
+    """Whether each named systemd service is active and enabled (all in one command)."""
+
+    default = dict
+
+    def command(self, services: tuple[str, ...]) -> str:
+        names = " ".join(shlex.quote(service) for service in services)
+        return (
+            f"{marker('ServiceStates')} for s in {names}; do "
+            'echo "$s $(systemctl is-active "$s" 2>/dev/null | head -n1)'
+            ' $(systemctl is-enabled "$s" 2>/dev/null | head -n1)"; done'
+        )
+
+    def process(self, output: list[str]) -> dict[str, dict[str, bool]]:
+        states = {}
+        for line in output:
+            fields = line.split()
+            if not fields:
+                continue
+            active = len(fields) > 1 and fields[1] == "active"
+            enabled = len(fields) > 2 and fields[2] in ("enabled", "static", "alias")
+            states[fields[0]] = {"active": active, "enabled": enabled}
+        return states
+
+
+class SelinuxState(FactBase[dict[str, str]]):
+    """SELinux mode now (getenforce) and at boot (SELINUX= in /etc/selinux/config)."""
+
+    default = dict
+
+    def command(self) -> str:
+        return "; ".join(
+            [
+                marker("SelinuxState"),
+                _section("live", "getenforce 2>/dev/null || echo Disabled"),
+                _section("config", "grep '^SELINUX=' /etc/selinux/config 2>/dev/null || true"),
+            ]
+        )
+
+    def process(self, output: list[str]) -> dict[str, str]:
+        parts = sections(output)
+        config = _first(parts.get("config")).partition("=")[2].strip().lower()
+        return {"live": _first(parts.get("live")).lower(), "config": config}

@@ -1,0 +1,242 @@
+"""Custom pyinfra operations: each ensures one state and yields commands only when it is not so.
+
+They read nordkube's own facts (roles/facts.py), which read related state in one round trip,
+so a run with nothing to do costs a handful of commands per host and reports zero changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import posixpath
+import shlex
+from collections.abc import Callable, Generator
+from io import StringIO
+from typing import Any
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, OperationError, operation
+
+from roles import facts
+from roles.facts import (
+    FileStates,
+    InstalledPackages,
+    KernelModules,
+    SelinuxState,
+    ServiceStates,
+    SwapState,
+    SysctlValues,
+)
+
+# Every file the deploy may write, asked for in one FileStates command per host.
+MODULES_LOAD_FILE = "/etc/modules-load.d/nordkube.conf"
+SYSCTL_FILE = "/etc/sysctl.d/90-nordkube.conf"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+NETWORKMANAGER_CNI_FILE = "/etc/NetworkManager/conf.d/90-nordkube-cni.conf"
+CENTOS7_VAULT_REPO = "/etc/yum.repos.d/CentOS-Base.repo"
+DOCKER_YUM_REPO = "/etc/yum.repos.d/docker-ce.repo"
+DOCKER_APT_SOURCE = "/etc/apt/sources.list.d/docker.list"
+DOCKER_APT_KEY = "/etc/apt/keyrings/docker.asc"
+CONTAINERD_APT_PIN = "/etc/apt/preferences.d/nordkube-containerd"
+KUBERNETES_YUM_REPO = "/etc/yum.repos.d/kubernetes.repo"
+KUBERNETES_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list"
+KUBERNETES_APT_KEY = "/etc/apt/keyrings/kubernetes-apt-keyring.asc"
+MANAGED_FILES = (
+    MODULES_LOAD_FILE,
+    SYSCTL_FILE,
+    CONTAINERD_CONFIG,
+    NETWORKMANAGER_CNI_FILE,
+    CENTOS7_VAULT_REPO,
+    DOCKER_YUM_REPO,
+    DOCKER_APT_SOURCE,
+    DOCKER_APT_KEY,
+    CONTAINERD_APT_PIN,
+    KUBERNETES_YUM_REPO,
+    KUBERNETES_APT_SOURCE,
+    KUBERNETES_APT_KEY,
+)
+
+# Every service the deploy manages (names differ per family), asked for in one command.
+MANAGED_SERVICES = ("containerd", "chrony", "chronyd")
+
+
+def changes_host(func: Callable[..., Generator[Any, None, None]]) -> Any:
+    """pyinfra operation whose first command, when executed, drops the host's cached facts."""
+
+    @functools.wraps(func)
+    def generator(*args: Any, **kwargs: Any) -> Generator[Any, None, None]:
+        forgotten = False
+        for command in func(*args, **kwargs):
+            if not forgotten:
+                facts.forget_current_host()
+                forgotten = True
+            yield command
+
+    return operation()(generator)
+
+
+def registry_hosts_file(registry: str) -> str:
+    """containerd's per-registry mirror file (config_path = /etc/containerd/certs.d)."""
+    return f"/etc/containerd/certs.d/{registry}/hosts.toml"
+
+
+def _file_state(path: str) -> tuple[str, str] | None:
+    paths = MANAGED_FILES if path in MANAGED_FILES else (path,)
+    return facts.read(FileStates, paths=paths).get(path)
+
+
+@changes_host
+def file_content(path: str, content: str, mode: str = "644") -> Any:
+    """The file at `path` holds exactly `content` with `mode`."""
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    state = _file_state(path)
+    if state == (digest, mode):
+        host.noop(f"{path} is up to date")
+        return
+    if state is None or state[0] != digest:
+        yield f"mkdir -p {shlex.quote(posixpath.dirname(path))}"
+        yield FileUploadCommand(
+            StringIO(content), path, remote_temp_filename=host.get_temp_filename(path)
+        )
+    yield f"chmod {mode} {shlex.quote(path)}"
+
+
+@changes_host
+def file_downloaded(path: str, url: str) -> Any:
+    """A file fetched once from `url` exists at `path` (e.g. a repository signing key)."""
+    if _file_state(path) is not None:
+        host.noop(f"{path} exists")
+        return
+    yield f"mkdir -p {shlex.quote(posixpath.dirname(path))}"
+    yield (
+        f"curl -fsSL --retry 3 -o {shlex.quote(path)}.tmp {shlex.quote(url)} && "
+        f"chmod 644 {shlex.quote(path)}.tmp && mv {shlex.quote(path)}.tmp {shlex.quote(path)}"
+    )
+
+
+def _install_command(manager: str, packages: list[str], refresh: bool) -> str:
+    names = " ".join(shlex.quote(package) for package in packages)
+    if manager == "apt":
+        update = "apt-get update -q && " if refresh else ""
+        return (
+            f"{update}DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+            f"--no-install-recommends -o Dpkg::Options::=--force-confold {names}"
+        )
+    return f"{manager} install -y {names}"
+
+
+def _hold_command(manager: str, packages: list[str]) -> str:
+    names = " ".join(shlex.quote(package) for package in packages)
+    if manager == "apt":
+        return f"apt-mark hold {names}"
+    return f"{manager} versionlock add {names}"
+
+
+@changes_host
+def packages_installed(
+    manager: str,
+    packages: list[str],
+    held: tuple[str, ...] = (),
+    install_names: dict[str, str] | None = None,
+    refresh: bool = True,
+) -> Any:
+    """Each package is installed; those in `held` are also held at their installed version.
+
+    `install_names` maps a package to what the package manager is asked for (a version
+    pattern such as containerd.io-2.1.* on yum); `refresh` updates apt's lists first, only
+    when something is missing, so a converged node runs nothing.
+    """
+    installed = facts.read(InstalledPackages, manager=manager, packages=tuple(packages))
+    missing = [package for package in packages if package not in installed]
+    if missing:
+        names = [(install_names or {}).get(package, package) for package in missing]
+        yield _install_command(manager, names, refresh)
+    to_hold = [p for p in held if p in missing or not installed.get(p, {}).get("held")]
+    if to_hold:
+        yield _hold_command(manager, to_hold)
+    if not missing and not to_hold:
+        host.noop(f"packages {', '.join(packages)} are installed")
+
+
+@changes_host
+def modules_loaded(modules: list[str]) -> Any:
+    """Each kernel module is loaded now (built-in modules count as loaded, never a change)."""
+    states = facts.read(KernelModules, modules=tuple(modules))
+    missing = [module for module in modules if states.get(module) == "missing"]
+    if missing:
+        raise OperationError(
+            f"kernel module(s) {', '.join(missing)} do not exist for this kernel: install the "
+            "kernel's extra modules package (e.g. kernel-modules-extra) matching `uname -r`"
+        )
+    to_load = [module for module in modules if states.get(module) == "available"]
+    for module in to_load:
+        yield f"modprobe {shlex.quote(module)}"
+    if not to_load:
+        host.noop(f"modules {', '.join(modules)} are loaded")
+
+
+@changes_host
+def sysctls_applied(values: dict[str, str], path: str) -> Any:
+    """The live kernel parameters equal `values` (read from the persisted file at `path`).
+
+    Keys that appear only once their module is loaded (net.bridge.*) are read before the
+    kernel stage loads br_netfilter, so applying the file is the one reliable command.
+    """
+    live = facts.read(SysctlValues, keys=tuple(values))
+    differing = [key for key, value in values.items() if live.get(key) != value]
+    if differing:
+        yield f"sysctl -q -p {shlex.quote(path)}"
+    else:
+        host.noop("kernel parameters are set")
+
+
+@changes_host
+def swap_disabled() -> Any:
+    """No swap is active, and none comes back at boot (fstab lines commented, units masked)."""
+    swap = facts.read(SwapState)
+    if swap.get("active"):
+        yield "swapoff -a"
+    if swap.get("fstab"):
+        # Comment out each uncommented fstab line whose type (3rd field) is swap.
+        yield (
+            "sed -i -E 's@^([^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+"
+            "[[:space:]]+swap[[:space:]].*)$@# disabled by nordkube (kubelet needs swap off): "
+            "\\1@' /etc/fstab"
+        )
+        yield "systemctl daemon-reload"
+    for unit in swap.get("units", []):
+        yield f"systemctl mask --now {shlex.quote(unit)}"
+    if not swap.get("active") and not swap.get("fstab") and not swap.get("units"):
+        host.noop("swap is off")
+
+
+@changes_host
+def service_running(service: str, restart: bool = False) -> Any:
+    """The systemd service is running and enabled; restarted when `restart` (its config
+    changed) and it was already running."""
+    state = facts.read(ServiceStates, services=MANAGED_SERVICES).get(
+        service, {"active": False, "enabled": False}
+    )
+    quoted = shlex.quote(service)
+    if not state["enabled"]:
+        yield f"systemctl enable {quoted}"
+    # restart also starts a stopped service, and replaces one the package manager started
+    # with its default config before ours was written.
+    if restart:
+        yield f"systemctl restart {quoted}"
+    elif not state["active"]:
+        yield f"systemctl start {quoted}"
+    if state["enabled"] and state["active"] and not restart:
+        host.noop(f"{service} is running and enabled")
+
+
+@changes_host
+def selinux_permissive() -> Any:
+    """SELinux is permissive now and at boot (kubeadm's documented requirement)."""
+    state = facts.read(SelinuxState)
+    if state.get("live") == "enforcing":
+        yield "setenforce 0"
+    if state.get("config") == "enforcing":
+        yield "sed -i 's/^SELINUX=enforcing$/SELINUX=permissive/' /etc/selinux/config"
+    if state.get("live") != "enforcing" and state.get("config") != "enforcing":
+        host.noop("SELinux is not enforcing")

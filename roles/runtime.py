@@ -1,0 +1,113 @@
+"""Stage runtime: containerd with the systemd cgroup driver and the matching pause image."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from nordkube import support
+from nordkube.settings import Settings
+from nordkube.support import ContainerdChoice, Platform
+from roles import context
+from roles.operations import (
+    CONTAINERD_APT_PIN,
+    CONTAINERD_CONFIG,
+    DOCKER_APT_KEY,
+    DOCKER_APT_SOURCE,
+    DOCKER_YUM_REPO,
+    file_content,
+    file_downloaded,
+    packages_installed,
+    registry_hosts_file,
+    service_running,
+)
+from roles.templating import render
+
+DOCKER_REGISTRY = "https://registry-1.docker.io"
+
+
+def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int) -> None:
+    """Docker's repository, limited to containerd.io and pinned to the chosen series."""
+    if platform.family == "redhat":
+        file_content(
+            name=f"Ensure Docker's containerd.io repository is in {DOCKER_YUM_REPO}",
+            path=DOCKER_YUM_REPO,
+            content=render("runtime", "docker-ce.repo"),
+        )
+        return
+    file_downloaded(
+        name=f"Ensure Docker's signing key is in {DOCKER_APT_KEY}",
+        path=DOCKER_APT_KEY,
+        url=f"https://download.docker.com/linux/{platform.os_id}/gpg",
+    )
+    file_content(
+        name=f"Ensure Docker's repository is in {DOCKER_APT_SOURCE}",
+        path=DOCKER_APT_SOURCE,
+        content=render(
+            "runtime",
+            "docker.list",
+            key=DOCKER_APT_KEY,
+            os_id=platform.os_id,
+            codename=platform.codename,
+        ),
+    )
+    file_content(
+        name=f"Pin containerd.io to the {choice.series} series ({CONTAINERD_APT_PIN})",
+        path=CONTAINERD_APT_PIN,
+        content=render("runtime", "nordkube-containerd", series=choice.series, minor=f"1.{minor}"),
+    )
+
+
+def _registry_mirrors(settings: Settings) -> list[bool]:
+    """One hosts.toml per mirrored registry; returns whether each file will change."""
+    changes = []
+    for registry, mirrors in sorted(settings.containerd_registry_mirrors.items()):
+        server = DOCKER_REGISTRY if registry == "docker.io" else f"https://{registry}"
+        result = file_content(
+            name=f"Ensure containerd pulls {registry} through its mirrors",
+            path=registry_hosts_file(registry),
+            content=render(
+                "runtime", "hosts.toml", registry=registry, server=server, mirrors=mirrors
+            ),
+        )
+        changes.append(result.will_change)
+    return changes
+
+
+@deploy("Prepare the container runtime")
+def runtime() -> None:
+    """Reads: kubernetes_version (containerd source and series, pause image),
+    containerd_registry_mirrors; facts: OS (package manager, codename)."""
+    ctx = context.current()
+    platform, settings = ctx.platform, ctx.settings
+    minor = settings.kubernetes_minor()
+    choice = support.choose_containerd(platform, minor)
+    assert choice is not None, "roles.validate refuses unsupported Kubernetes/OS pairs first"
+
+    if choice.source == "docker":
+        _docker_repository(platform, choice, minor)
+    install_name = (
+        f"{choice.package}-{choice.series}.*"
+        if platform.family == "redhat" and choice.source == "docker"
+        else choice.package
+    )
+    packages_installed(
+        name=f"Ensure {choice.package} {choice.series} is installed and held ({choice.reason})",
+        manager=platform.package_manager,
+        packages=[choice.package],
+        held=(choice.package,),
+        install_names={choice.package: install_name},
+    )
+    template = "config.v2.toml" if choice.major == 1 else "config.v3.toml"
+    config = file_content(
+        name=f"Ensure containerd uses the systemd cgroup driver ({CONTAINERD_CONFIG})",
+        path=CONTAINERD_CONFIG,
+        content=render(
+            "runtime", template, series=choice.series, pause_image=support.pause_image(minor)
+        ),
+    )
+    mirror_changes = _registry_mirrors(settings)
+    service_running(
+        name="Ensure containerd is running and enabled at boot, restarted on config change",
+        service="containerd",
+        restart=config.will_change or any(mirror_changes),
+    )

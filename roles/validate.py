@@ -1,0 +1,63 @@
+"""Stage validate: refuse bad settings or unfit hosts before any change on any host."""
+
+from __future__ import annotations
+
+from pyinfra import host, inventory, logger
+from pyinfra.api import DeployError, deploy
+
+from nordkube.settings import Settings
+from nordkube.validation import (
+    InventoryHost,
+    check_host,
+    check_unique_identities,
+    validate_inventory,
+)
+from roles import facts
+from roles.facts import NodeFacts
+
+
+def inventory_hosts() -> list[InventoryHost]:
+    """Every host of the inventory (reachable or not) as nordkube's validation sees it."""
+    return [
+        InventoryHost(
+            each.name,
+            frozenset(
+                group.name if hasattr(group, "name") else str(group) for group in each.groups
+            ),
+            each.data.dict(),
+        )
+        for each in inventory
+    ]
+
+
+def _fail(problems: list) -> None:
+    lines = "\n".join(f"  {problem}" for problem in problems)
+    raise DeployError(f"{len(problems)} problem(s), nothing was changed on any host:\n{lines}")
+
+
+@deploy("Validate settings, inventory and host facts")
+def validate() -> None:
+    """Read-only checks, first for the inventory, then for every reachable host.
+
+    Reads every setting (nordkube/settings.py): kubernetes_version, allow_cgroup_v1,
+    kube_proxy_mode, private_interface, private_address, node_network, node_mtu, the
+    network ranges, etcd_topology and etcd_device; and NodeFacts of all reachable hosts, so
+    hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run.
+    """
+    problems = validate_inventory(inventory_hosts())
+    if problems:
+        _fail(problems)
+
+    reports = {}
+    for each in inventory.get_active_hosts():
+        settings = Settings.from_data(each.data.dict(), each.name)
+        reports[each.name] = (check_host(each.name, settings, facts.read(NodeFacts, each)), each)
+    errors = [problem for report, _ in reports.values() for problem in report.errors]
+    errors += check_unique_identities(
+        {name: facts.read(NodeFacts, each) for name, (_, each) in reports.items()},
+        {name: report.private_interface for name, (report, _) in reports.items()},
+    )
+    if errors:
+        _fail(errors)
+    for warning in reports[host.name][0].warnings:
+        logger.warning(f"{host.print_prefix}warning: {warning}")
