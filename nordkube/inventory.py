@@ -18,8 +18,9 @@ def project_root() -> Path:
 def load_hosts(path: str, override_data: Mapping[str, Any] | None = None) -> list[InventoryHost]:
     """Each host of the inventory with its groups and merged data (group_data + host data).
 
-    pyinfra looks for group_data/ next to the inventory and in the current directory; the
-    project keeps its cluster settings in <project>/group_data, so that is searched too.
+    pyinfra looks for group_data/ next to the inventory and in the current directory; a
+    project keeps its cluster settings in <project>/group_data beside inventories/, so that
+    (and nordkube's own checkout) is searched too.
     """
     from pyinfra.api import State
     from pyinfra.context import ctx_inventory, ctx_state
@@ -35,7 +36,10 @@ def load_hosts(path: str, override_data: Mapping[str, Any] | None = None) -> lis
             path,
             override_data=parsed,
             cwd=os.getcwd(),
-            group_data_directories=[str(project_root() / "group_data")],
+            group_data_directories=[
+                str(Path(path).resolve().parent.parent / "group_data"),
+                str(project_root() / "group_data"),
+            ],
         )
     hosts = []
     with ctx_state.use(State(inventory=inventory)), ctx_inventory.use(inventory):

@@ -214,10 +214,6 @@ class Settings:
         check=_check_mirrors,
     )
     # -- Node ---------------------------------------------------------------------------------
-    ntp_servers: list[str] = _setting(
-        [],
-        "NTP servers for chrony; empty keeps the distribution's pool.",
-    )
     stages: list[str] = _setting(
         [],
         "Deploy stages to run (e.g. ['base', 'kernel']); empty runs every stage.",
@@ -316,8 +312,9 @@ class SettingDoc:
 def describe() -> list[SettingDoc]:
     """Every setting with its type, default, scope and meaning, in declaration order."""
     rows = []
+    defaults = Settings()
     for spec in fields(Settings):
-        default = getattr(Settings(), spec.name)
+        default = getattr(defaults, spec.name)
         type_text = str(spec.type).replace("typing.", "")
         rows.append(
             SettingDoc(spec.name, type_text, default, spec.metadata["scope"], spec.metadata["doc"])
@@ -330,5 +327,6 @@ def settings_table() -> str:
     lines = ["| setting | type | default | scope | meaning |", "|---|---|---|---|---|"]
     for row in describe():
         default = "unset" if row.default is None else f"`{row.default!r}`"
-        lines.append(f"| `{row.name}` | `{row.type}` | {default} | {row.scope} | {row.doc} |")
+        type_text = row.type.replace("|", "or")
+        lines.append(f"| `{row.name}` | `{type_text}` | {default} | {row.scope} | {row.doc} |")
     return "\n".join(lines)

@@ -21,10 +21,15 @@ def kernel() -> None:
     """Reads: kube_proxy_mode, ipvs_scheduler; facts: which modules exist, are loaded or
     built in (the conntrack module's name is probed, never guessed from the version)."""
     settings = context.current().settings
-    probed = facts.read(KernelModules, modules=tuple(node.candidate_modules(settings)))
+    candidates = tuple(node.candidate_modules(settings))
+    probed = facts.read(KernelModules, modules=candidates)
     modules = node.required_modules(settings, probed)
 
-    modules_loaded(name=f"Ensure kernel modules {', '.join(modules)} are loaded", modules=modules)
+    modules_loaded(
+        name=f"Ensure kernel modules {', '.join(modules)} are loaded",
+        modules=modules,
+        probed=candidates,
+    )
     file_content(
         name=f"Persist kernel modules in {MODULES_LOAD_FILE}",
         path=MODULES_LOAD_FILE,

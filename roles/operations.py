@@ -159,9 +159,12 @@ def packages_installed(
 
 
 @changes_host
-def modules_loaded(modules: list[str]) -> Any:
-    """Each kernel module is loaded now (built-in modules count as loaded, never a change)."""
-    states = facts.read(KernelModules, modules=tuple(modules))
+def modules_loaded(modules: list[str], probed: tuple[str, ...]) -> Any:
+    """Each kernel module is loaded now (built-in modules count as loaded, never a change).
+
+    `probed` is the module list the role already probed, so the fact is read once.
+    """
+    states = facts.read(KernelModules, modules=probed)
     missing = [module for module in modules if states.get(module) == "missing"]
     if missing:
         raise OperationError(

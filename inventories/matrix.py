@@ -1,0 +1,72 @@
+"""The offline per-OS matrix: one @fake host per supported OS, answering from recordings.
+
+    uv run pyinfra inventories/matrix.py deploy.py --dry --json
+
+plans the whole deploy for CentOS 7, Rocky 8/9, AlmaLinux 8/9, Ubuntu 18.04-24.04 and
+Debian 11-13 without a single machine. Each host's `fake_responses` answer every fact command
+the deploy sends with output recorded from (or sourced for) that OS (inventories/recordings/),
+and anything unrecorded fails loudly: pyinfra then drops the host and exits non-zero.
+
+The Debian 12 host is the control plane (stacked etcd on its own NVMe disk); all others are
+workers. Cluster settings come from group_data/all.py like every inventory; the per-host
+settings below are what an operator on that OS must set, each with its reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+# pyinfra executes this file with the deploy directory as working directory; make the
+# project importable however it was started.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from inventories.recordings import RECORDINGS  # noqa: E402
+
+
+def _host(name: str, **settings: Any) -> tuple[str, dict[str, Any]]:
+    recording = RECORDINGS[name]
+    return (
+        recording.host,
+        {
+            "fake_responses": recording.fake_responses(),
+            # Instant answers: no simulated command time.
+            "fake_delay": 0,
+            "fake_delay_jitter": 0,
+            # The provider's private network; the private NIC is the one with an address in it.
+            "node_network": "10.20.0.0/24",
+            "private_address": recording.identity.private_ip,
+            **settings,
+        },
+    )
+
+
+control_plane = [
+    _host("debian-12", etcd_device="/dev/nvme0n1"),
+]
+
+workers = [
+    # CentOS 7: no containerd installable there supports Kubernetes above 1.30 (Docker's
+    # frozen centos/7 repository ends with containerd.io 1.6.33), so an operator must pin
+    # 1.30. cgroup v1 is its only option, which the 1.30 kubelet still accepts.
+    _host("centos-7", kubernetes_version="1.30.14"),
+    # Rocky/AlmaLinux 8 boot with cgroup v1: the 1.35 kubelet refuses it unless the operator
+    # accepts it (failCgroupV1: false) or boots with systemd.unified_cgroup_hierarchy=1.
+    _host("rocky-8", allow_cgroup_v1=True),
+    _host("rocky-9"),
+    _host("almalinux-8", allow_cgroup_v1=True),
+    _host("almalinux-9"),
+    # Ubuntu 18.04: its own containerd 1.6.12 is too old even for Kubernetes 1.28, and Docker's
+    # bionic repository ends with containerd.io 1.6.15, which containerd's table supports up to
+    # 1.28: an operator must pin 1.28. cgroup v1 is accepted by the 1.28 kubelet.
+    _host("ubuntu-18.04", kubernetes_version="1.28.15"),
+    # Ubuntu 20.04 boots with cgroup v1: as for EL8, accept it or switch to cgroup v2.
+    _host("ubuntu-20.04", allow_cgroup_v1=True),
+    _host("ubuntu-22.04"),
+    _host("ubuntu-24.04"),
+    _host("debian-11"),
+    _host("debian-13"),
+]

@@ -1,0 +1,191 @@
+"""Both validation layers: the inventory (no host needed) and host facts."""
+
+import pytest
+
+from nordkube.settings import Settings
+from nordkube.validation import (
+    InventoryHost,
+    check_host,
+    check_unique_identities,
+    validate_inventory,
+)
+
+
+def host(name, *groups, **data):
+    return InventoryHost(name, frozenset(groups), data)
+
+
+def fleet(cp=3, workers=1, **data):
+    hosts = [
+        host(f"cp{i}", "control_plane", etcd_device=f"/dev/nvme{i}n1", **data) for i in range(cp)
+    ]
+    return hosts + [host(f"w{i}", "workers", **data) for i in range(workers)]
+
+
+def messages(problems):
+    return [str(problem) for problem in problems]
+
+
+def test_valid_fleet_has_no_problems():
+    assert validate_inventory(fleet()) == []
+
+
+def test_two_etcd_hosts_are_refused():
+    problems = validate_inventory(fleet(cp=2))
+    assert [problem.setting for problem in problems] == ["etcd"]
+    assert "2 etcd hosts (cp0, cp1)" in str(problems[0])
+
+
+def test_etcd_host_without_device_is_named():
+    hosts = [*fleet(cp=1), host("cp9", "control_plane"), host("cp8", "control_plane")]
+    problems = validate_inventory(hosts)
+    assert "cp9, cp8: etcd_device: missing" in messages(problems)[0]
+
+
+def test_overlapping_ranges_are_refused_once_for_all_hosts():
+    problems = validate_inventory(fleet(pod_cidr="10.96.0.0/12", service_cidr="10.96.0.0/16"))
+    assert len(problems) == 1
+    assert problems[0].setting == "service_cidr"
+    assert problems[0].host == "cp0, cp1, cp2, w0"
+
+
+def test_node_network_overlapping_pods_is_refused():
+    problems = validate_inventory(fleet(node_network="10.244.8.0/24"))
+    assert [problem.setting for problem in problems] == ["node_network"]
+
+
+def test_duplicate_addresses_are_refused():
+    hosts = [
+        *fleet(cp=1),
+        host("w1", "workers", ssh_hostname="10.0.0.5", private_address="10.0.0.5"),
+        host("w2", "workers", ssh_hostname="10.0.0.5", private_address="10.0.0.5"),
+    ]
+    assert sorted(p.setting for p in validate_inventory(hosts)) == [
+        "private_address",
+        "ssh_hostname",
+    ]
+
+
+def test_all_problems_are_reported_together():
+    hosts = [*fleet(cp=2, kube_proxy_mode="ipvz"), host("stray")]
+    settings = sorted(problem.setting for problem in validate_inventory(hosts))
+    assert settings == ["etcd", "groups", "kube_proxy_mode"]
+
+
+def test_stacked_etcd_group_must_match_control_plane():
+    hosts = [*fleet(cp=1), host("e1", "etcd", etcd_device="/dev/vdb")]
+    hosts += [host("e2", "etcd", etcd_device="/dev/vdb")]
+    problems = validate_inventory(hosts)
+    assert "etcd_topology" in [problem.setting for problem in problems]
+
+
+# -- host facts ---------------------------------------------------------------------------
+
+
+def facts(**overrides):
+    base = {
+        "os_id": "debian",
+        "version_id": "12",
+        "pretty_name": "Debian GNU/Linux 12 (bookworm)",
+        "kernel": "6.1.0-41-amd64",
+        "cgroup": "cgroup2fs",
+        "hostname": "node1",
+        "machine_id": "1" * 32,
+        "product_uuid": "0000-1",
+        "nf_tables": True,
+        "interfaces": {
+            "eth0": {"mac": "52:54:00:00:00:01", "mtu": 1500, "addresses": ["10.0.2.15/24"]},
+            "eth1": {"mac": "52:54:00:00:01:01", "mtu": 1450, "addresses": ["192.168.77.11/24"]},
+        },
+    }
+    base.update(overrides)
+    return base
+
+
+def settings(**data):
+    return Settings.from_data({"node_network": "192.168.77.0/24", **data})
+
+
+def test_private_interface_is_found_from_node_network():
+    report = check_host("node1", settings(), facts())
+    assert report.errors == []
+    assert report.private_interface == "eth1"
+
+
+def test_ipvs_on_1_35_is_a_warning_naming_nftables():
+    report = check_host("node1", settings(), facts())
+    assert [str(w) for w in report.warnings] == [
+        "node1: kube_proxy_mode: ipvs is deprecated from Kubernetes 1.35; plan the move to nftables"
+    ]
+
+
+def test_cgroup_v1_is_refused_on_1_35_unless_allowed():
+    refused = check_host("node1", settings(), facts(cgroup="tmpfs"))
+    assert [p.setting for p in refused.errors] == ["allow_cgroup_v1"]
+    allowed = check_host("node1", settings(allow_cgroup_v1=True), facts(cgroup="tmpfs"))
+    assert allowed.errors == []
+    older = check_host("node1", settings(kubernetes_version="1.34.2"), facts(cgroup="tmpfs"))
+    assert older.errors == []
+
+
+def test_unsupported_os_is_refused():
+    report = check_host("node1", settings(), facts(os_id="fedora", version_id="40"))
+    assert [p.setting for p in report.errors] == ["os"]
+
+
+def test_centos7_beyond_its_cap_is_refused_naming_kubernetes_version():
+    centos = facts(os_id="centos", version_id="7", cgroup="tmpfs", kernel="3.10.0-1160.el7.x86_64")
+    report = check_host("node1", settings(allow_cgroup_v1=True), centos)
+    assert [p.setting for p in report.errors] == ["kubernetes_version"]
+    assert "newest that works there is 1.30" in str(report.errors[0])
+
+
+def test_nftables_needs_kernel_5_13_and_nf_tables():
+    old = facts(kernel="5.10.0-30-amd64", nf_tables=False)
+    report = check_host("node1", settings(kube_proxy_mode="nftables"), old)
+    assert len(report.errors) == 2
+    assert all(p.setting == "kube_proxy_mode" for p in report.errors)
+    assert check_host("node1", settings(kube_proxy_mode="nftables"), facts()).errors == []
+
+
+def test_private_interface_problems_are_named():
+    report = check_host("node1", settings(private_interface="ens7"), facts())
+    assert [p.setting for p in report.errors] == ["private_interface"]
+    report = check_host("node1", settings(node_network="10.9.0.0/24"), facts())
+    assert [p.setting for p in report.errors] == ["private_interface"]
+    report = check_host("node1", settings(private_address="192.168.77.99"), facts())
+    assert [p.setting for p in report.errors] == ["private_address"]
+    report = check_host("node1", settings(node_mtu=1500), facts())
+    assert [p.setting for p in report.errors] == ["node_mtu"]
+
+
+def test_cloned_identities_are_refused():
+    clone = facts(hostname="node2")
+    problems = check_unique_identities(
+        {"node1": facts(), "node2": clone}, {"node1": "eth1", "node2": "eth1"}
+    )
+    assert sorted(p.setting for p in problems) == ["machine_id", "private_mac", "product_uuid"]
+    assert all(p.host == "node1, node2" for p in problems)
+
+
+def test_unique_identities_pass():
+    other = facts(
+        hostname="node2",
+        machine_id="2" * 32,
+        product_uuid="0000-2",
+        interfaces={"eth1": {"mac": "52:54:00:00:01:02", "mtu": 1450, "addresses": []}},
+    )
+    assert (
+        check_unique_identities(
+            {"node1": facts(), "node2": other}, {"node1": "eth1", "node2": "eth1"}
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize("mode", ["iptables", "ipvs"])
+def test_non_nftables_modes_do_not_need_nf_tables(mode):
+    report = check_host(
+        "node1", settings(kube_proxy_mode=mode), facts(nf_tables=False, kernel="4.18.0")
+    )
+    assert report.errors == []
