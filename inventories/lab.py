@@ -7,13 +7,9 @@ with the lab's key and the host keys the lab recorded, checked strictly.
 """
 
 from nordkube.lab import lab_inventory
-from nordkube.lab.spec import NODE_NETWORK
 
 _groups = lab_inventory()
 
 control_plane = _groups["control_plane"]
 etcd = _groups["etcd"]
 workers = _groups["workers"]
-
-# The lab's private segment, the same for every host (not a group: pyinfra ignores it).
-node_network = str(NODE_NETWORK)

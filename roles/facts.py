@@ -113,9 +113,8 @@ class NodeFacts(FactBase[dict[str, Any]]):
     default = dict
 
     def command(self) -> str:
-        return "; ".join(
+        return f"{marker('NodeFacts')} " + "; ".join(
             [
-                marker("NodeFacts"),
                 _section("os-release", "cat /etc/os-release"),
                 _section("kernel", "uname -r"),
                 _section("cgroup", "stat -fc %T /sys/fs/cgroup/"),
@@ -285,9 +284,8 @@ class SwapState(FactBase[dict[str, Any]]):
     default = dict
 
     def command(self) -> str:
-        return "; ".join(
+        return f"{marker('SwapState')} " + "; ".join(
             [
-                marker("SwapState"),
                 _section("swaps", "cat /proc/swaps"),
                 _section("fstab", "cat /etc/fstab 2>/dev/null || true"),
                 _section(
@@ -349,9 +347,8 @@ class SelinuxState(FactBase[dict[str, str]]):
     default = dict
 
     def command(self) -> str:
-        return "; ".join(
+        return f"{marker('SelinuxState')} " + "; ".join(
             [
-                marker("SelinuxState"),
                 _section("live", "getenforce 2>/dev/null || echo Disabled"),
                 _section("config", "grep '^SELINUX=' /etc/selinux/config 2>/dev/null || true"),
             ]

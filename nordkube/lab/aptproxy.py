@@ -17,7 +17,7 @@ import http.client
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -57,7 +57,7 @@ def read_request(stream: BinaryIO) -> Request | None:
         line = stream.readline()
     if not line:
         return None
-    method, target, version = line.decode("latin-1").split()
+    method, target, version = line.decode("latin-1").split()  # ValueError: not HTTP
     headers = []
     while (header := stream.readline()) not in (b"\r\n", b"\n", b""):
         name, _, value = header.decode("latin-1").partition(":")
@@ -147,9 +147,10 @@ class Upstream:
         raise AssertionError("unreachable")
 
 
-def forward(out: BinaryIO, upstream: Upstream, request: Request, cache_to: Path | None) -> None:
-    """Relay the mirror's answer; keep a complete 200 of an immutable file in the cache."""
-    response = upstream.fetch(request)
+def relay(
+    out: BinaryIO, request: Request, response: http.client.HTTPResponse, cache_to: Path | None
+) -> None:
+    """Pass the mirror's answer on; keep a complete 200 of an immutable file in the cache."""
     headers = [
         (name, value) for name, value in response.getheaders() if name.lower() not in HOP_BY_HOP
     ]
@@ -162,56 +163,70 @@ def forward(out: BinaryIO, upstream: Upstream, request: Request, cache_to: Path 
     write_head(out, response.status, response.reason, headers)
     if request.method == "HEAD":
         response.read()
-        return
-    store = cache_to is not None and response.status == 200
-    temporary = (
-        cache_to.with_name(f".{cache_to.name}.{os.getpid()}") if cache_to and store else None
-    )
-    if temporary:
-        temporary.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with temporary.open("wb") if temporary else open(os.devnull, "wb") as copy:
+    elif cache_to is None or response.status != 200 or length is None:
         for chunk in chunks:
             out.write(chunk)
-            copy.write(chunk)
-            written += len(chunk)
-    if temporary and cache_to:
-        if length is not None and written == int(length):
+    else:
+        relay_and_cache(out, chunks, cache_to, int(length))
+
+
+def relay_and_cache(out: BinaryIO, chunks: Iterable[bytes], cache_to: Path, length: int) -> None:
+    """Copy into a temporary file that is renamed into place only when complete, so a cut
+    download or two guests fetching the same package never leave a partial file cached."""
+    cache_to.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cache_to.with_name(f".{cache_to.name}.{os.getpid()}")
+    written = 0
+    try:
+        with temporary.open("wb") as copy:
+            for chunk in chunks:
+                out.write(chunk)
+                copy.write(chunk)
+                written += len(chunk)
+        if written == length:
             temporary.replace(cache_to)
-        else:
-            temporary.unlink()
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def answer(out: BinaryIO, upstream: Upstream, request: Request, cache: Path) -> str:
+    """Answer one request; return what happened, for the log."""
+    reason = refusal(request)
+    if reason:
+        send_text(out, reason[0], "Refused", reason[1])
+        return f"refused {reason[0]}"
+    cached = cache_path(cache, request)
+    if cached is not None and cached.is_file():
+        send_cached(out, cached, request)
+        return "cache hit"
+    try:
+        response = upstream.fetch(request)
+    except (OSError, http.client.HTTPException) as error:
+        message = f"the lab's apt proxy could not reach {request.host}: {error}"
+        send_text(out, 502, "Bad Gateway", message)
+        return f"upstream error {error}"
+    # An error from here on ends the connection: the head is sent, apt retries on a new one.
+    relay(out, request, response, cached)
+    return "forwarded"
 
 
 def serve(inp: BinaryIO, out: BinaryIO, cache: Path, log: BinaryIO) -> None:
     """Answer the requests of one guest connection in order (apt pipelines them)."""
     upstream = Upstream()
-    while (request := read_request(inp)) is not None:
+    while True:
+        try:
+            request = read_request(inp)
+        except ValueError:
+            send_text(out, 400, "Bad Request", "the lab's apt proxy expects HTTP proxy requests")
+            break
+        if request is None:
+            break
         started = time.monotonic()
-        reason = refusal(request)
-        cached = cache_path(cache, request)
-        if reason:
-            send_text(out, reason[0], "Refused", reason[1])
-            outcome = f"refused {reason[0]}"
-        elif cached is not None and cached.is_file():
-            send_cached(out, cached, request)
-            outcome = "cache hit"
-        else:
-            try:
-                forward(out, upstream, request, cached)
-                outcome = "forwarded"
-            except (OSError, http.client.HTTPException) as error:
-                send_text(
-                    out,
-                    502,
-                    "Bad Gateway",
-                    f"the lab's apt proxy could not reach {request.host}: {error}",
-                )
-                outcome = f"upstream error {error}"
+        outcome = answer(out, upstream, request, cache)
         out.flush()
-        elapsed = time.monotonic() - started
+        seconds = time.monotonic() - started
         log.write(
             f"{time.strftime('%H:%M:%S')} {os.getpid()} {request.method} "
-            f"http://{request.host}{request.path} {outcome} {elapsed:.2f}s\n".encode()
+            f"http://{request.host}{request.path} {outcome} {seconds:.2f}s\n".encode()
         )
         log.flush()
         if not request.keep_alive:

@@ -19,7 +19,7 @@ from nordkube.lab.host import require_tools
 from nordkube.lab.image import IMAGES, BaseImage, ensure_image
 from nordkube.lab.network import start_network
 from nordkube.lab.paths import cache_dir, lab_dir
-from nordkube.lab.procs import is_running, lab_processes, terminate
+from nordkube.lab.procs import is_running, lab_processes, terminate, wait_reaped
 from nordkube.lab.seed import build_seed_disk, create_keypair, known_hosts_lines
 from nordkube.lab.spec import (
     DEFAULT_SSH_PORT_BASE,
@@ -77,30 +77,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="base image (default debian-12)",
     )
     up.add_argument("--mtu", type=int, default=1500, help="MTU of every private NIC (default 1500)")
-    up.add_argument(
-        "--node-mtu",
-        type=_assignment,
-        action="append",
-        default=[],
-        metavar="NAME=M",
-        help="one node's private NIC MTU",
-    )
-    up.add_argument(
+    _node_option(up, "--node-mtu", "NAME=M", "one node's private NIC MTU")
+    _node_option(
+        up,
         "--path-mtu",
-        type=_assignment,
-        action="append",
-        default=[],
-        metavar="NAME=M",
-        help="largest IP packet to or from the node on the private segment (default unlimited)",
+        "NAME=M",
+        "largest IP packet to or from the node on the private segment (default unlimited)",
     )
-    up.add_argument(
-        "--delay",
-        type=_assignment,
-        action="append",
-        default=[],
-        metavar="NAME=MS",
-        help="one-way delay added to the node's private link",
-    )
+    _node_option(up, "--delay", "NAME=MS", "one-way delay added to the node's private link")
     up.add_argument(
         "--nvme-size",
         default="2G",
@@ -134,6 +118,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "down", help="end every lab process and remove the lab's files (keeps caches)"
     )
     down.set_defaults(handler=_handler(cmd_down))
+
+
+def _node_option(parser: argparse.ArgumentParser, flag: str, metavar: str, text: str) -> None:
+    """A repeatable NAME=NUMBER option that applies to one node."""
+    parser.add_argument(
+        flag, type=_assignment, action="append", default=[], metavar=metavar, help=text
+    )
 
 
 def _assignment(text: str) -> tuple[str, int]:
@@ -189,6 +180,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             "run `nordkube lab down`"
         )
     require_tools(RUNTIME_TOOLS)
+    _remove_runtime_files(directory)  # left by an `up` that failed before recording its state
     problems = [problem for node in nodes if (problem := port_problem(node))]
     if problems:
         raise LabError("\n".join(problems))
@@ -216,12 +208,12 @@ def _up_existing(state: LabState, spec: LabSpec) -> int:
     if not stopped:
         say(f"the lab is already up with this shape ({len(state.nodes)} nodes): nothing to do")
         return 0
-    _boot(state, _existing_image(state), stopped)
+    _boot(state, _restart_image(state), stopped)
     return 0
 
 
-def _existing_image(state: LabState) -> BaseImage:
-    """The image the lab's overlays were made from; it must still be in the cache."""
+def _restart_image(state: LabState) -> BaseImage:
+    """What restarting a node needs: the image under its disk, and the lab's private network."""
     image = BaseImage(state.spec.image, state.image_dir)
     if not image.disk.exists():
         raise LabError(
@@ -254,19 +246,20 @@ def _prepare(state: LabState, image: BaseImage) -> None:
     state.known_hosts.write_text("\n".join(known_hosts) + "\n")
 
 
-def _boot(state: LabState, image: BaseImage, nodes: list[NodePlan]) -> LabState:
+def _boot(state: LabState, image: BaseImage, nodes: list[NodePlan]) -> None:
     """Boot the nodes in parallel, record their pids, and wait until each answers SSH."""
     timeout = boot_timeout()
     started = time.monotonic()
     lock = threading.Lock()
-    recorded = [state]
+    recorded = state
 
     def boot_one(node: NodePlan) -> None:
+        nonlocal recorded
         node_started = time.monotonic()
         pid = launch(state, node, image)
         with lock:
-            recorded[0] = recorded[0].with_qemu_pid(node.name, pid)
-            save_state(recorded[0])
+            recorded = recorded.with_qemu_pid(node.name, pid)
+            save_state(recorded)
         say(f"{node.name}: started (QEMU pid {pid}), waiting for SSH on 127.0.0.1:{node.ssh_port}")
         seconds = wait_for_ssh(state, node, pid, node_started, timeout)
         say(f"{node.name}: SSH answered after {seconds:.1f} s")
@@ -284,7 +277,6 @@ def _boot(state: LabState, image: BaseImage, nodes: list[NodePlan]) -> LabState:
             "`nordkube lab down` removes it"
         )
     say(f"{len(nodes)} node(s) answered SSH in {time.monotonic() - started:.1f} s")
-    return recorded[0]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -341,7 +333,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     if state.is_node_running(node.name):
         say(f"{node.name} is already running")
         return 0
-    _boot(state, _existing_image(state), [node])
+    _boot(state, _restart_image(state), [node])
     return 0
 
 
@@ -352,14 +344,16 @@ def cmd_down(args: argparse.Namespace) -> int:
     if state_file(directory).exists():
         state = load_state(directory)
         recorded = [*state.qemu_pids.values(), *(daemon.pid for daemon in reversed(state.daemons))]
-    ended = {pid for pid in [*recorded, *lab_processes(directory)] if is_running(pid, directory)}
-    for pid in [*recorded, *lab_processes(directory)]:
+    candidates = dict.fromkeys([*recorded, *lab_processes(directory)])
+    ended = [pid for pid in candidates if is_running(pid, directory)]
+    for pid in ended:
         terminate(pid, directory)
     remaining = lab_processes(directory)
     if remaining:
         raise LabError(
             f"lab processes still run after SIGKILL (pids {remaining}); files in {directory} kept"
         )
+    wait_reaped(ended)
     if not _remove_runtime_files(directory) and not ended:
         say("no lab to take down")
         return 0

@@ -40,6 +40,8 @@ PACKAGES = (
     "procps",
     "iputils-ping",
 )
+# Trixie moved the sysctl that lets users ping (ICMP sockets) into a package of its own.
+EXTRA_PACKAGES = {"debian-13": ("linux-sysctl-defaults",)}
 DISK_SIZE = 4 * 1024**3  # sparse raw image; the nodes' qcow2 overlays grow on top of it
 SWAP_SIZE = 256 * 1024**2
 SUDO_USER = "nordkube"
@@ -79,13 +81,17 @@ def recipe(name: str) -> dict[str, object]:
     return {
         "suite": IMAGES[name],
         "mirror": MIRROR,
-        "packages": list(PACKAGES),
+        "packages": list(packages(name)),
         "disk_size": DISK_SIZE,
         "swap_size": SWAP_SIZE,
         "sudo_user": SUDO_USER,
         "assets": assets,
         "build_code": [inspect.getsource(step) for step in _BUILD_STEPS],
     }
+
+
+def packages(name: str) -> tuple[str, ...]:
+    return PACKAGES + EXTRA_PACKAGES.get(name, ())
 
 
 def recipe_hash(name: str) -> str:
@@ -131,7 +137,7 @@ def _build(image: BaseImage) -> None:
             [
                 "debootstrap",
                 "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
+                f"--include={','.join(packages(image.name))}",
                 suite,
                 str(root),
                 MIRROR,

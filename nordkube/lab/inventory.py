@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nordkube.lab.spec import PRIVATE_INTERFACE, NodePlan
+from nordkube.lab.spec import NODE_NETWORK, PRIVATE_INTERFACE, NodePlan
 from nordkube.lab.state import SSH_USER, LabState, load_state
 
 HostEntry = tuple[str, dict[str, Any]]
@@ -12,9 +12,21 @@ GROUPS = ("control_plane", "etcd", "workers")
 _GROUP_OF_ROLE = {"control_plane": "control_plane", "etcd": "etcd", "worker": "workers"}
 
 
+# Settings the lab's images force. Guests reach only Debian's mirror, so containerd must come
+# from Debian: bookworm's 1.6.20 is recommended by containerd up to Kubernetes 1.28
+# (nordkube.support); trixie's 1.7.24 runs the default. pkgs.k8s.io is not reachable either.
+_IMAGE_SETTINGS: dict[str, dict[str, Any]] = {
+    "debian-12": {"kubernetes_version": "1.28.15"},
+    "debian-13": {},
+}
+
+
 def host_data(state: LabState, node: NodePlan) -> dict[str, Any]:
     """pyinfra host data (keys as pyinfra's SSH connector names them) for one node."""
     data: dict[str, Any] = {
+        **_IMAGE_SETTINGS[state.spec.image],
+        "kubernetes_package_source": "none",
+        "node_network": str(NODE_NETWORK),
         "ssh_hostname": "127.0.0.1",
         "ssh_port": node.ssh_port,
         "ssh_user": SSH_USER,

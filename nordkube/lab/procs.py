@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 LAB_PROGRAMS = frozenset({"qemu-system-x86_64", "vde_switch", "wirefilter", "aptproxy.py"})
@@ -37,6 +38,22 @@ def lab_processes(lab_dir: Path) -> list[int]:
     """Every live process of this lab, recorded or not (e.g. apt proxies QEMU spawned)."""
     pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
     return [pid for pid in pids if pid != os.getpid() and is_running(pid, lab_dir)]
+
+
+def is_zombie(pid: int) -> bool:
+    """Exited but not yet reaped: the lab's daemons are reaped by PID 1, a moment later."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def wait_reaped(pids: Iterable[int], timeout: float = 10.0) -> None:
+    """Wait, briefly, until ended processes no longer show even as zombies (`ps`, `pgrep`)."""
+    deadline = time.monotonic() + timeout
+    while any(is_zombie(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def wait_exit(pid: int, lab_dir: Path, timeout: float) -> bool:

@@ -1,0 +1,82 @@
+"""Each node's QEMU command line: identity, disks and NICs as a VPS provider would set them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nordkube.lab.errors import LabError
+from nordkube.lab.image import BaseImage
+from nordkube.lab.spec import LabSpec, plan_nodes
+from nordkube.lab.state import LabState
+from nordkube.lab.vm import accel_args, apt_proxy_command, qemu_command, qemu_option_value
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> LabState:
+    spec = LabSpec()
+    return LabState(
+        spec=spec, directory=tmp_path, image_dir=tmp_path / "img", nodes=tuple(plan_nodes(spec))
+    )
+
+
+def command_of(state: LabState, name: str) -> list[str]:
+    return qemu_command(state, state.node(name), BaseImage("debian-12", state.image_dir))
+
+
+def option_values(command: list[str], option: str) -> list[str]:
+    return [command[i + 1] for i, part in enumerate(command) if part == option]
+
+
+def test_node_identity_is_set_explicitly(state: LabState) -> None:
+    command = command_of(state, "node2")
+    node = state.node("node2")
+    assert option_values(command, "-uuid") == [node.uuid]
+    devices = option_values(command, "-device")
+    assert f"virtio-net-pci,netdev=mgmt,mac={node.mgmt_mac}" in devices
+    assert f"virtio-net-pci,netdev=priv,mac={node.private_mac}" in devices
+
+
+def test_management_nic_is_restricted_to_ssh_and_the_apt_proxy(state: LabState) -> None:
+    (management, _) = option_values(command_of(state, "node1"), "-netdev")
+    assert management.startswith("user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:2221-:22,")
+    assert "guestfwd=tcp:10.0.2.100:3142-cmd:" in management
+
+
+def test_private_nic_joins_the_nodes_own_switch(state: LabState) -> None:
+    (_, private) = option_values(command_of(state, "node3"), "-netdev")
+    assert private == f"vde,id=priv,sock={state.directory}/net/node3.ctl"
+
+
+def test_only_control_planes_get_the_nvme_disk(state: LabState) -> None:
+    assert "nvme,serial=etcd0,drive=nv0" in option_values(command_of(state, "node1"), "-device")
+    assert not any(
+        "nvme" in device for device in option_values(command_of(state, "node2"), "-device")
+    )
+
+
+def test_boots_the_image_kernel_with_classic_nic_names(state: LabState) -> None:
+    command = command_of(state, "node1")
+    assert option_values(command, "-kernel") == [str(state.image_dir / "vmlinuz")]
+    assert option_values(command, "-append") == ["root=/dev/vda rw console=ttyS0 net.ifnames=0"]
+
+
+def test_commas_in_paths_are_escaped_for_qemu() -> None:
+    assert qemu_option_value("/a,b/c") == "/a,,b/c"
+
+
+def test_apt_proxy_command_refuses_paths_with_spaces(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="spaces"):
+        apt_proxy_command(tmp_path / "my lab")
+
+
+def test_tcg_is_the_default_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NORDKUBE_LAB_ACCEL", raising=False)
+    assert accel_args() == ["-accel", "tcg,thread=multi", "-cpu", "max"]
+
+
+def test_unknown_accelerator_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORDKUBE_LAB_ACCEL", "hvf")
+    with pytest.raises(LabError, match="NORDKUBE_LAB_ACCEL='hvf'"):
+        accel_args()
