@@ -114,14 +114,20 @@ def file_downloaded(path: str, url: str) -> Any:
     )
 
 
-def _install_command(manager: str, packages: list[str], refresh: bool) -> str:
+def _install_command(manager: str, packages: list[str]) -> str:
+    """Install, refreshing apt's lists only when the install cannot proceed without it.
+
+    A converged node never gets here; a fresh one usually has stale or empty lists (update,
+    then install), while a second install in the same run reuses the lists just fetched.
+    Each `apt-get update` costs tens of seconds on a small VPS.
+    """
     names = " ".join(shlex.quote(package) for package in packages)
     if manager == "apt":
-        update = "apt-get update -q && " if refresh else ""
-        return (
-            f"{update}DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+        install = (
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
             f"--no-install-recommends -o Dpkg::Options::=--force-confold {names}"
         )
+        return f"{install} || {{ apt-get update -q && {install}; }}"
     return f"{manager} install -y {names}"
 
 
@@ -138,19 +144,17 @@ def packages_installed(
     packages: list[str],
     held: tuple[str, ...] = (),
     install_names: dict[str, str] | None = None,
-    refresh: bool = True,
 ) -> Any:
     """Each package is installed; those in `held` are also held at their installed version.
 
     `install_names` maps a package to what the package manager is asked for (a version
-    pattern such as containerd.io-2.1.* on yum); `refresh` updates apt's lists first, only
-    when something is missing, so a converged node runs nothing.
+    pattern such as containerd.io-2.1.* on yum). A converged node runs nothing.
     """
     installed = facts.read(InstalledPackages, manager=manager, packages=tuple(packages))
     missing = [package for package in packages if package not in installed]
     if missing:
         names = [(install_names or {}).get(package, package) for package in missing]
-        yield _install_command(manager, names, refresh)
+        yield _install_command(manager, names)
     to_hold = [p for p in held if p in missing or not installed.get(p, {}).get("held")]
     if to_hold:
         yield _hold_command(manager, to_hold)

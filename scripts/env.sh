@@ -1,7 +1,11 @@
 # Sourced by the project's scripts: makes uv and a Python >= 3.12 available.
-# A fresh Debian 12 machine has python3 3.11; pyenv (where present) carries 3.12.
+# uv comes from PyPI when missing; Python 3.12 is pyenv's where present, otherwise uv finds or
+# fetches one itself.
+export PATH="$HOME/.local/bin:$PATH"
 if ! command -v uv >/dev/null 2>&1; then
-    python3 -m pip install --quiet uv || pip install --quiet uv
+    echo "installing uv from PyPI"
+    python3 -m pip install --quiet --user uv 2>/dev/null \
+        || python3 -m pip install --quiet --user --break-system-packages uv
     hash -r
 fi
 if [ -z "${UV_PYTHON:-}" ]; then
@@ -13,4 +17,3 @@ if [ -z "${UV_PYTHON:-}" ]; then
         fi
     done
 fi
-export UV_PYTHON

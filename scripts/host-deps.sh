@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the lab needs on the machine that runs it (root or sudo).
+# Installs the Debian packages the lab needs on the machine that runs it (root or sudo), and
+# pip, which installs uv where it is missing.
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils debootstrap vde2 openssh-client e2fsprogs iproute2)
+packages=(qemu-system-x86 qemu-utils debootstrap vde2 openssh-client e2fsprogs iproute2 python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
