@@ -2,6 +2,8 @@
 
 network, etcd and kubernetes join as they are built. `--data stages=base,kernel` runs only
 the named stages; validation always runs first, and stops the run before any change.
+Each stage is called from its own line: pyinfra orders operations by the lines that call
+them, so a loop over the stages would give every stage's operations the same position.
 """
 
 from pyinfra import host
@@ -15,6 +17,9 @@ from roles.validate import validate
 validate()
 
 chosen = Settings.from_data(host.data.dict(), host.name).stages or list(STAGES)
-for stage, role in (("base", base), ("kernel", kernel), ("runtime", runtime)):
-    if stage in chosen:
-        role()
+if "base" in chosen:
+    base()
+if "kernel" in chosen:
+    kernel()
+if "runtime" in chosen:
+    runtime()

@@ -62,21 +62,28 @@ def modules_to_persist(modules: list[str], probed: Mapping[str, str]) -> list[st
 
 # Packages kube-proxy, kubeadm's preflight and the node need, by package family.
 # Names are the packages' own (not virtual provides), so the installed check is exact.
-# EL needs no curl: dnf/yum fetch repository keys themselves (and EL9's curl-minimal would
-# conflict with curl).
 _BASE_PACKAGES = {
-    "debian": [
-        "ipvsadm", "ipset", "conntrack", "socat", "ethtool", "iptables", "chrony", "curl",
-        "ca-certificates",
-    ],
+    "debian": ["ipvsadm", "ipset", "conntrack", "socat", "ethtool", "iptables", "chrony"],
     "redhat": ["ipvsadm", "ipset", "conntrack-tools", "socat", "ethtool", "chrony"],
-}  # fmt: skip
+}
+# apt needs these to fetch an https repository's signing key and packages. EL needs none:
+# dnf/yum fetch keys themselves (and EL9's curl-minimal would conflict with curl).
+_HTTPS_REPOSITORY_PACKAGES = {"debian": ["curl", "ca-certificates"], "redhat": []}
 
 TIME_SYNC_SERVICE = {"debian": "chrony", "redhat": "chronyd"}
 
 
-def base_packages(platform: Platform) -> list[str]:
+def uses_https_repositories(settings: Settings, containerd_source: str) -> bool:
+    """Whether the node adds an https package repository (pkgs.k8s.io, a mirror, Docker's)."""
+    return settings.kubernetes_package_source != "none" or containerd_source == "docker"
+
+
+def base_packages(platform: Platform, https_repositories: bool) -> list[str]:
+    """What the base stage installs. Every package costs minutes of dpkg on a small VPS
+    (ca-certificates' rehash most of all), so only what the node needs."""
     packages = list(_BASE_PACKAGES[platform.family])
+    if https_repositories:
+        packages += _HTTPS_REPOSITORY_PACKAGES[platform.family]
     if platform.family == "redhat":
         # EL9 ships iptables as iptables-nft; the versionlock plugin holds containerd.io.
         packages.append("iptables-nft" if platform.version == "9" else "iptables")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from nordkube import node
+from nordkube import node, support
 from nordkube.settings import Settings
 from nordkube.support import Platform
 from roles import context
@@ -59,6 +59,12 @@ def _kubernetes_repository(settings: Settings, platform: Platform) -> None:
         )
 
 
+def _uses_https(settings: Settings, platform: Platform) -> bool:
+    choice = support.choose_containerd(platform, settings.kubernetes_minor())
+    assert choice is not None, "roles.validate refuses unsupported Kubernetes/OS pairs first"
+    return node.uses_https_repositories(settings, choice.source)
+
+
 @deploy("Prepare the base system")
 def base() -> None:
     """Reads: kubernetes_version, kubernetes_package_source; facts: OS (package manager,
@@ -75,7 +81,7 @@ def base() -> None:
     packages_installed(
         name="Ensure the packages kube-proxy and kubeadm need are installed",
         manager=platform.package_manager,
-        packages=node.base_packages(platform),
+        packages=node.base_packages(platform, _uses_https(ctx.settings, platform)),
     )
     _kubernetes_repository(ctx.settings, platform)
     service_running(

@@ -289,7 +289,11 @@ def test_containerd_source_and_config_schema(
             for n in install_op["names"]
         ), name
         host = commands[f"@fake/{name}"]
-        installs = [c for c in host if "install -y" in c and c.endswith(f" {expected.containerd}")]
+        installs = [
+            c
+            for c in host
+            if re.search(rf"install -y\b.*\s{re.escape(expected.containerd)}(\s|;|$)", c)
+        ]
         assert len(installs) == 1, name
         assert any(c.endswith(f"hold {package}") or c.endswith(f"add {package}") for c in host)
         config = _uploaded(host, "/etc/containerd/config.toml")

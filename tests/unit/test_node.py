@@ -33,3 +33,18 @@ def test_sysctl_file_lists_every_parameter():
     assert "net.ipv4.ip_forward = 1\n" in text
     assert "net.bridge.bridge-nf-call-iptables = 1\n" in text
     assert text.count(" = ") == len(node.SYSCTLS)
+
+
+def test_https_repository_tools_only_where_a_https_repository_is_added():
+    from nordkube.support import find_platform
+
+    debian = find_platform("debian", "12")
+    rocky = find_platform("rocky", "9")
+    assert debian is not None and rocky is not None
+    assert "ca-certificates" not in node.base_packages(debian, https_repositories=False)
+    assert {"curl", "ca-certificates"} <= set(node.base_packages(debian, https_repositories=True))
+    assert "curl" not in node.base_packages(rocky, https_repositories=True)
+    lab = Settings.from_data({"kubernetes_package_source": "none"})
+    assert not node.uses_https_repositories(lab, "os")
+    assert node.uses_https_repositories(lab, "docker")
+    assert node.uses_https_repositories(Settings.from_data({}), "os")

@@ -38,7 +38,12 @@ def fact_commands(settings: Settings, platform: support.Platform) -> list[str]:
         NodeFacts().command(),
         FileStates().command(paths=MANAGED_FILES),
         InstalledPackages().command(
-            manager=platform.package_manager, packages=tuple(node.base_packages(platform))
+            manager=platform.package_manager,
+            packages=tuple(
+                node.base_packages(
+                    platform, node.uses_https_repositories(settings, choice.source)
+                )
+            ),
         ),
         InstalledPackages().command(manager=platform.package_manager, packages=(choice.package,)),
         ServiceStates().command(services=MANAGED_SERVICES),
@@ -50,7 +55,10 @@ def fact_commands(settings: Settings, platform: support.Platform) -> list[str]:
 
 def main() -> None:
     name = sys.argv[1] if len(sys.argv) > 1 else "node1"
-    settings = Settings.from_data({"kubernetes_version": "1.28.15"})
+    # The lab inventory's settings (nordkube/lab/inventory.py) for a debian-12 lab.
+    settings = Settings.from_data(
+        {"kubernetes_version": "1.28.15", "kubernetes_package_source": "none"}
+    )
     platform = support.find_platform("debian", "12")
     assert platform is not None
     recorded = {}
