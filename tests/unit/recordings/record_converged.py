@@ -40,9 +40,7 @@ def fact_commands(settings: Settings, platform: support.Platform) -> list[str]:
         InstalledPackages().command(
             manager=platform.package_manager,
             packages=tuple(
-                node.base_packages(
-                    platform, node.uses_https_repositories(settings, choice.source)
-                )
+                node.base_packages(platform, node.uses_https_repositories(settings, choice.source))
             ),
         ),
         InstalledPackages().command(manager=platform.package_manager, packages=(choice.package,)),
