@@ -33,15 +33,80 @@ DEFAULT_BOOT_TIMEOUT = 600.0  # several guests booting at once on 2 emulating co
 POWER_OFF_TIMEOUT = 60.0
 
 
-def accel_args() -> list[str]:
-    """TCG unless NORDKUBE_LAB_ACCEL=kvm: on the development host /dev/kvm exists, yet a stock
-    Debian kernel never got past the boot loader under it, and probing costs a full boot."""
-    accel = os.environ.get("NORDKUBE_LAB_ACCEL", "tcg")
+TCG_ARGS = ["-accel", "tcg,thread=multi", "-cpu", "max"]
+KVM_ARGS = ["-accel", "kvm", "-cpu", "host"]
+KVM_PROBE_SECONDS = 20.0
+# What a Linux kernel prints on the console as soon as it runs: proof the guest got past
+# the boot loader (on the development host, a stock Debian kernel under KVM printed nothing).
+KERNEL_BANNER = b"Linux version"
+
+
+def accel_args(image: BaseImage) -> list[str]:
+    """KVM when /dev/kvm actually boots this image's kernel, else software emulation (TCG).
+
+    NORDKUBE_LAB_ACCEL=tcg|kvm overrides; the probe's verdict is kept with the image.
+    """
+    accel = os.environ.get("NORDKUBE_LAB_ACCEL", "auto")
     if accel == "tcg":
-        return ["-accel", "tcg,thread=multi", "-cpu", "max"]
+        return TCG_ARGS
     if accel == "kvm":
-        return ["-accel", "kvm", "-cpu", "host"]
-    raise LabError(f"NORDKUBE_LAB_ACCEL={accel!r}: use tcg or kvm")
+        return KVM_ARGS
+    if accel != "auto":
+        raise LabError(f"NORDKUBE_LAB_ACCEL={accel!r}: use tcg, kvm or auto")
+    return KVM_ARGS if kvm_boots(image) else TCG_ARGS
+
+
+def kvm_boots(image: BaseImage) -> bool:
+    """Whether the image's kernel starts under KVM, probed once per image and remembered."""
+    verdict = image.directory / "kvm-probe"
+    if verdict.exists():
+        return verdict.read_text().strip() == "boots"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    boots = _kernel_prints_banner(image)
+    verdict.write_text("boots\n" if boots else "does not boot\n")
+    return boots
+
+
+def _kernel_prints_banner(image: BaseImage) -> bool:
+    """Boot only the kernel (no disk: it panics at once) and watch its console for the banner."""
+    probe = subprocess.Popen(
+        [
+            "qemu-system-x86_64",
+            *KVM_ARGS,
+            "-m",
+            "256",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-serial",
+            "stdio",
+            "-kernel",
+            str(image.kernel),
+            "-append",
+            "console=ttyS0 panic=-1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert probe.stdout is not None
+    os.set_blocking(probe.stdout.fileno(), False)
+    seen = b""
+    deadline = time.monotonic() + KVM_PROBE_SECONDS
+    try:
+        while time.monotonic() < deadline and KERNEL_BANNER not in seen:
+            chunk = probe.stdout.read()
+            if chunk:
+                seen += chunk
+            elif probe.poll() is not None:
+                break
+            else:
+                time.sleep(0.2)
+    finally:
+        probe.kill()
+        probe.wait()
+    return KERNEL_BANNER in seen
 
 
 def boot_timeout() -> float:
@@ -89,7 +154,7 @@ def qemu_command(state: LabState, node: NodePlan, image: BaseImage) -> list[str]
         "qemu-system-x86_64",
         "-name",
         node.name,
-        *accel_args(),
+        *accel_args(image),
         "-smp",
         str(CPUS),
         "-m",

@@ -21,6 +21,12 @@ def state(tmp_path: Path) -> LabState:
     )
 
 
+@pytest.fixture(autouse=True)
+def software_emulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Command-line tests must not depend on whether this machine's /dev/kvm boots guests."""
+    monkeypatch.setenv("NORDKUBE_LAB_ACCEL", "tcg")
+
+
 def command_of(state: LabState, name: str) -> list[str]:
     return qemu_command(state, state.node(name), BaseImage("debian-12", state.image_dir))
 
@@ -71,12 +77,31 @@ def test_apt_proxy_command_refuses_paths_with_spaces(tmp_path: Path) -> None:
         apt_proxy_command(tmp_path / "my lab")
 
 
-def test_tcg_is_the_default_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tcg_when_the_probe_found_kvm_does_not_boot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("NORDKUBE_LAB_ACCEL", raising=False)
-    assert accel_args() == ["-accel", "tcg,thread=multi", "-cpu", "max"]
+    (tmp_path / "kvm-probe").write_text("does not boot\n")
+    assert accel_args(BaseImage("debian-12", tmp_path)) == [
+        "-accel", "tcg,thread=multi", "-cpu", "max"
+    ]  # fmt: skip
 
 
-def test_unknown_accelerator_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kvm_when_the_probe_saw_the_kernel_boot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("NORDKUBE_LAB_ACCEL", raising=False)
+    (tmp_path / "kvm-probe").write_text("boots\n")
+    assert accel_args(BaseImage("debian-12", tmp_path)) == ["-accel", "kvm", "-cpu", "host"]
+
+
+def test_override_skips_the_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NORDKUBE_LAB_ACCEL", "tcg")
+    (tmp_path / "kvm-probe").write_text("boots\n")
+    assert accel_args(BaseImage("debian-12", tmp_path))[1] == "tcg,thread=multi"
+
+
+def test_unknown_accelerator_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NORDKUBE_LAB_ACCEL", "hvf")
     with pytest.raises(LabError, match="NORDKUBE_LAB_ACCEL='hvf'"):
-        accel_args()
+        accel_args(BaseImage("debian-12", tmp_path))
