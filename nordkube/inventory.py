@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,19 @@ def load_hosts(path: str, override_data: Mapping[str, Any] | None = None) -> lis
                 str(project_root() / "group_data"),
             ],
         )
-    hosts = []
     with ctx_state.use(State(inventory=inventory)), ctx_inventory.use(inventory):
-        for host in inventory:
-            data = {key: value for key, value in host.data.dict().items()}
-            groups = frozenset(
+        return inventory_hosts(inventory)
+
+
+def inventory_hosts(inventory: Iterable[Any]) -> list[InventoryHost]:
+    """Each pyinfra host (reachable or not) as nordkube's validation sees it."""
+    return [
+        InventoryHost(
+            host.name,
+            frozenset(
                 group.name if hasattr(group, "name") else str(group) for group in host.groups
-            )
-            hosts.append(InventoryHost(host.name, groups, data))
-    return hosts
+            ),
+            host.data.dict(),
+        )
+        for host in inventory
+    ]

@@ -5,29 +5,15 @@ from __future__ import annotations
 from pyinfra import host, inventory, logger
 from pyinfra.api import DeployError, deploy
 
+from nordkube.inventory import inventory_hosts
 from nordkube.settings import Settings
 from nordkube.validation import (
-    InventoryHost,
     check_host,
     check_unique_identities,
     validate_inventory,
 )
 from roles import facts
 from roles.facts import NodeFacts
-
-
-def inventory_hosts() -> list[InventoryHost]:
-    """Every host of the inventory (reachable or not) as nordkube's validation sees it."""
-    return [
-        InventoryHost(
-            each.name,
-            frozenset(
-                group.name if hasattr(group, "name") else str(group) for group in each.groups
-            ),
-            each.data.dict(),
-        )
-        for each in inventory
-    ]
 
 
 def _fail(problems: list) -> None:
@@ -44,7 +30,7 @@ def validate() -> None:
     network ranges, etcd_topology and etcd_device; and NodeFacts of all reachable hosts, so
     hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run.
     """
-    problems = validate_inventory(inventory_hosts())
+    problems = validate_inventory(inventory_hosts(inventory))
     if problems:
         _fail(problems)
 
