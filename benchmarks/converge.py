@@ -1,19 +1,25 @@
-"""Time the lab: boot, first converge per stage, no-change converge, for 1 and 3 nodes.
+"""Time the lab: boot, first converge, no-change converge (each split by stage), 1 and 3 nodes.
 
     uv run python benchmarks/converge.py [--nodes 1,3]
 
-Prints each figure beside its target from DESIGN.md. Boots fresh labs (brings any running
-lab down first), so it takes tens of minutes under software emulation.
+Prints each figure beside its target from DESIGN.md. Each converge is one full
+`pyinfra -y --json inventories/lab.py deploy.py`, as a user runs it. Its stage figures are cut
+from pyinfra's progress output where the next stage's first operation starts; the first phase,
+"connect, facts, plan", is connecting, reading facts, validating and planning. Boots fresh labs
+(brings any running lab down first), so it takes tens of minutes under software emulation.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -36,13 +42,62 @@ def timed(*args: str) -> tuple[float, subprocess.CompletedProcess]:
     return elapsed, result
 
 
-def converge(*extra: str) -> tuple[float, int]:
-    """Seconds for one `pyinfra -y --json` run, and the operations it changed."""
-    elapsed, result = timed(
-        str(BIN / "pyinfra"), "-y", "--json", "inventories/lab.py", "deploy.py", *extra
+# How each stage's operations are named in pyinfra's progress output (the @deploy names).
+STAGE_NAMES = {
+    "base": "Prepare the base system",
+    "kernel": "Prepare the kernel",
+    "runtime": "Prepare the container runtime",
+}
+PHASES = ("connect, facts, plan", *STAGES)
+
+
+def converge() -> tuple[float, int, dict[str, float]]:
+    """One full `pyinfra -y --json` run, as a user runs it: its seconds, the operations it
+    changed, and the seconds of each phase, split where the first operation of the next
+    stage starts in pyinfra's progress output."""
+    command = [str(BIN / "pyinfra"), "-y", "--json", "inventories/lab.py", "deploy.py"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    start = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    payload = json.loads(result.stdout[result.stdout.find("{") :])
-    return elapsed, payload["results"]["totals"]["success"]
+    lines: list[tuple[float, str]] = []
+    stdout: list[str] = []
+
+    def read(stream: IO[str], keep: list[str] | None) -> None:
+        for line in stream:
+            lines.append((time.monotonic(), line))
+            if keep is not None:
+                keep.append(line)
+
+    readers = [
+        threading.Thread(target=read, args=(process.stdout, stdout)),
+        threading.Thread(target=read, args=(process.stderr, None)),
+    ]
+    for reader in readers:
+        reader.start()
+    process.wait()
+    for reader in readers:
+        reader.join()
+    elapsed = time.monotonic() - start
+    text = "".join(stdout)
+    if process.returncode != 0:
+        tail = "".join(line for _, line in lines[-40:])
+        sys.exit(f"{' '.join(command)} failed:\n{tail}")
+    payload = json.loads(text[text.find("{") :])
+    return elapsed, payload["results"]["totals"]["success"], phases(start, lines, elapsed)
+
+
+def phases(start: float, lines: list[tuple[float, str]], elapsed: float) -> dict[str, float]:
+    """Seconds per phase: each phase ends where the next one's first operation starts."""
+    begins = {PHASES[0]: start}
+    for stamp, line in sorted(lines):
+        for stage, name in STAGE_NAMES.items():
+            if stage not in begins and f"Starting operation: {name} |" in line:
+                begins[stage] = stamp
+    ordered = [phase for phase in PHASES if phase in begins]
+    ends = [begins[phase] for phase in ordered[1:]] + [start + elapsed]
+    return {phase: end - begins[phase] for phase, end in zip(ordered, ends, strict=True)}
 
 
 def measure(nodes: int) -> list[tuple[str, float, int | None]]:
@@ -50,17 +105,11 @@ def measure(nodes: int) -> list[tuple[str, float, int | None]]:
     timed(str(BIN / "nordkube"), "lab", "down")
     boot, _ = timed(str(BIN / "nordkube"), "lab", "up", "--nodes", str(nodes))
     rows.append(("lab boot to SSH", boot, None))
-    first_total = 0.0
-    for stage in STAGES:
-        seconds, changed = converge("--data", f"stages={stage}")
-        first_total += seconds
-        rows.append((f"first converge: {stage}", seconds, changed))
-    rows.append(("first converge", first_total, None))
-    for stage in STAGES:
-        seconds, changed = converge("--data", f"stages={stage}")
-        rows.append((f"no-change converge: {stage}", seconds, changed))
-    seconds, changed = converge()
-    rows.append(("no-change converge", seconds, changed))
+    for label in ("first converge", "no-change converge"):
+        seconds, changed, split = converge()
+        for phase, phase_seconds in split.items():
+            rows.append((f"  {label}: {phase}", phase_seconds, None))
+        rows.append((label, seconds, changed))
     timed(str(BIN / "nordkube"), "lab", "down")
     return rows
 
@@ -69,13 +118,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", default="1,3", help="node counts to measure, e.g. 1,3")
     counts = [int(count) for count in parser.parse_args().nodes.split(",")]
-    print(f"{'nodes':>5}  {'measure':<32} {'seconds':>8} {'target':>7} {'changed ops':>11}")
+    print(f"{'nodes':>5}  {'measure':<46} {'seconds':>8} {'target':>7} {'changed ops':>11}")
     for nodes in counts:
         for label, seconds, changed in measure(nodes):
             target = TARGETS.get((label, nodes))
             verdict = "" if target is None else ("ok" if seconds <= target else "OVER")
             print(
-                f"{nodes:>5}  {label:<32} {seconds:>8.1f} "
+                f"{nodes:>5}  {label:<46} {seconds:>8.1f} "
                 f"{'<= ' + str(target) if target else '':>7} "
                 f"{'' if changed is None else changed:>11} {verdict}",
                 flush=True,

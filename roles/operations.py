@@ -119,7 +119,8 @@ def _install_command(manager: str, packages: list[str]) -> str:
 
     A converged node never gets here; a fresh one usually has stale or empty lists (update,
     then install), while a second install in the same run reuses the lists just fetched.
-    Each `apt-get update` costs tens of seconds on a small VPS.
+    Each `apt-get update` costs tens of seconds on a small VPS; translations are not fetched
+    (a third of the download on Debian 12, and nothing the node needs).
     """
     names = " ".join(shlex.quote(package) for package in packages)
     if manager == "apt":
@@ -127,7 +128,7 @@ def _install_command(manager: str, packages: list[str]) -> str:
             "DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
             f"--no-install-recommends -o Dpkg::Options::=--force-confold {names}"
         )
-        return f"{install} || {{ apt-get update -q && {install}; }}"
+        return f"{install} || {{ apt-get update -q -o Acquire::Languages=none && {install}; }}"
     return f"{manager} install -y {names}"
 
 
