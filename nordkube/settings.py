@@ -17,7 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+# Scopes: a cluster setting must be equal on every host of an inventory (the validation
+# refuses a split); a node setting is usually set once for all but may differ per node (a
+# lagging OS, a per-region mirror); a host setting belongs to one host only.
 CLUSTER = "cluster"
+NODE = "node"
 # The deploy's stages that can be chosen, in build order (validate always runs first).
 STAGES = ("base", "kernel", "runtime")
 HOST = "host"
@@ -134,17 +138,20 @@ class Settings:
         "1.35.0",
         "Kubernetes release to prepare nodes for (decides containerd, the pause image, cgroup v1).",
         check=_check_kubernetes_version,
+        scope=NODE,
     )
     kubernetes_package_source: str = _setting(
         "upstream",
         "Where kubeadm/kubelet packages come from: 'upstream' (pkgs.k8s.io), a mirror URL, "
         "or 'none' (packages are provided some other way).",
         check=_check_package_source,
+        scope=NODE,
     )
     allow_cgroup_v1: bool = _setting(
         False,
         "Accept cgroup v1 hosts on Kubernetes >= 1.35 "
         "(the kubelet then needs failCgroupV1: false).",
+        scope=NODE,
     )
     # -- Networking ---------------------------------------------------------------------------
     cni: str = _setting(
@@ -194,6 +201,7 @@ class Settings:
         None,
         "Expected MTU of the private NIC; unset means whatever the provider gives.",
         check=_check_mtu,
+        scope=NODE,
     )
     # -- etcd ---------------------------------------------------------------------------------
     etcd_topology: str = _setting(
@@ -212,12 +220,14 @@ class Settings:
         {},
         "Registry mirrors for containerd, e.g. {'docker.io': ['https://mirror.example/']}.",
         check=_check_mirrors,
+        scope=NODE,
     )
     # -- Node ---------------------------------------------------------------------------------
     stages: list[str] = _setting(
         [],
         "Deploy stages to run (e.g. ['base', 'kernel']); empty runs every stage.",
         check=_check_stages,
+        scope=NODE,
     )
 
     @classmethod
@@ -296,6 +306,11 @@ def _check_value(metadata: Mapping[str, Any], value: Any) -> str | None:
         result: str | None = check(value)
         return result
     return None
+
+
+def cluster_setting_names() -> list[str]:
+    """The settings that must be equal on every host of one inventory."""
+    return [spec.name for spec in fields(Settings) if spec.metadata["scope"] == CLUSTER]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Both report every problem at once, each naming the host and the setting.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import sys
 from collections import defaultdict
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nordkube import support
-from nordkube.settings import Problem, Settings, SettingsError
+from nordkube.settings import Problem, Settings, SettingsError, cluster_setting_names
 
 CONTROL_PLANE = "control_plane"
 ETCD = "etcd"
 WORKERS = "workers"
 ROLE_GROUPS = (CONTROL_PLANE, ETCD, WORKERS)
+NETWORK_SETTINGS = ("pod_cidr", "service_cidr", "node_network")
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,43 @@ def validate_inventory(hosts: list[InventoryHost]) -> list[Problem]:
             )
     if not settings_by_host:
         return merge_problems(problems) if problems else [Problem(None, "hosts", "no hosts")]
+    problems.extend(_cluster_split_problems(settings_by_host))
     cluster = next(iter(settings_by_host.values()))
     problems.extend(_topology_problems(hosts, cluster))
     problems.extend(_duplicate_address_problems(hosts))
     return merge_problems(problems)
+
+
+def _cluster_split_problems(settings_by_host: Mapping[str, Settings]) -> list[Problem]:
+    """A cluster setting must be the same on every host: one host's pod_cidr or
+    kube_proxy_mode set apart (in its host data, a group file) splits the cluster."""
+    problems = []
+    for name in cluster_setting_names():
+        hosts_by_value: dict[str, list[str]] = defaultdict(list)
+        for host, settings in settings_by_host.items():
+            hosts_by_value[_comparable(name, getattr(settings, name))].append(host)
+        if len(hosts_by_value) > 1:
+            split = "; ".join(
+                f"{value} on {', '.join(hosts)}" for value, hosts in hosts_by_value.items()
+            )
+            problems.append(
+                Problem(
+                    None,
+                    name,
+                    f"differs between hosts ({split}): it is cluster-wide, set it once "
+                    "(group_data/all.py)",
+                )
+            )
+    return problems
+
+
+def _comparable(name: str, value: Any) -> str:
+    """A value as compared across hosts: networks in their parsed form (an IPv6 range
+    written in two spellings is one range), everything else by its repr."""
+    if name in NETWORK_SETTINGS and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_network(value))
+    return repr(value)
 
 
 def _network_problems(host: str, data: Mapping[str, Any]) -> list[Problem]:
@@ -84,7 +119,7 @@ def _network_problems(host: str, data: Mapping[str, Any]) -> list[Problem]:
     problems = []
     named = []
     defaults = Settings()
-    for name in ("pod_cidr", "service_cidr", "node_network"):
+    for name in NETWORK_SETTINGS:
         value = data.get(name) or getattr(defaults, name)
         if value is None:
             continue

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nordkube.settings import Settings
+from nordkube.settings import Settings, cluster_setting_names
 from nordkube.validation import (
     InventoryHost,
     check_host,
@@ -70,6 +70,54 @@ def test_all_problems_are_reported_together():
     hosts = [*fleet(cp=2, kube_proxy_mode="ipvz"), host("stray")]
     settings = sorted(problem.setting for problem in validate_inventory(hosts))
     assert settings == ["etcd", "groups", "kube_proxy_mode"]
+
+
+def test_a_cluster_setting_set_apart_on_one_host_is_refused():
+    hosts = [*fleet(cp=3, workers=0), host("w0", "workers", kube_proxy_mode="nftables")]
+    assert messages(validate_inventory(hosts)) == [
+        "inventory: kube_proxy_mode: differs between hosts ('ipvs' on cp0, cp1, cp2; "
+        "'nftables' on w0): it is cluster-wide, set it once (group_data/all.py)"
+    ]
+
+
+def test_pod_ranges_are_compared_as_networks():
+    same = [
+        *fleet(cp=1, workers=0, pod_cidr="fd00:10::/56"),
+        host("w0", "workers", pod_cidr="fd00:0010::/56"),
+    ]
+    assert validate_inventory(same) == []
+    split = [*fleet(cp=1, workers=0), host("w0", "workers", pod_cidr="10.245.0.0/16")]
+    assert [problem.setting for problem in validate_inventory(split)] == ["pod_cidr"]
+
+
+def test_node_settings_may_differ_per_node():
+    hosts = [
+        *fleet(cp=1, workers=0),
+        host("w0", "workers", kubernetes_version="1.30.14", allow_cgroup_v1=True),
+        host(
+            "w1",
+            "workers",
+            node_mtu=1450,
+            containerd_registry_mirrors={"docker.io": ["https://m.example/"]},
+        ),
+    ]
+    assert validate_inventory(hosts) == []
+
+
+def test_the_cluster_wide_settings():
+    assert cluster_setting_names() == [
+        "cni",
+        "calico_encapsulation",
+        "calico_wireguard",
+        "flannel_backend",
+        "kube_proxy_mode",
+        "ipvs_scheduler",
+        "ipvs_strict_arp",
+        "pod_cidr",
+        "service_cidr",
+        "node_network",
+        "etcd_topology",
+    ]
 
 
 def test_stacked_etcd_group_must_match_control_plane():
