@@ -12,6 +12,7 @@ from pyinfra's progress output where the next stage's first operation starts; th
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -21,9 +22,10 @@ import time
 from pathlib import Path
 from typing import IO
 
+from nordkube.settings import STAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-STAGES = ("base", "kernel", "runtime")
 # DESIGN.md "Performance targets" (seconds), by node count.
 TARGETS = {
     ("no-change converge", 1): 14,
@@ -42,11 +44,10 @@ def timed(*args: str) -> tuple[float, subprocess.CompletedProcess]:
     return elapsed, result
 
 
-# How each stage's operations are named in pyinfra's progress output (the @deploy names).
+# How each stage's operations are named in pyinfra's progress output: the name its role
+# gives @deploy (roles.<stage>.<stage>, as deploy.py calls them).
 STAGE_NAMES = {
-    "base": "Prepare the base system",
-    "kernel": "Prepare the kernel",
-    "runtime": "Prepare the container runtime",
+    stage: getattr(importlib.import_module(f"roles.{stage}"), stage).deploy_name for stage in STAGES
 }
 PHASES = ("connect, facts, plan", *STAGES)
 
