@@ -9,7 +9,8 @@ if ! command -v uv >/dev/null 2>&1; then
     hash -r
 fi
 if [ -z "${UV_PYTHON:-}" ]; then
-    for candidate in "$(pyenv root 2>/dev/null)"/versions/3.1[2-9]*/bin/python3 \
+    pyenv_root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+    for candidate in "$pyenv_root"/versions/3.1[2-9]*/bin/python3 \
                      /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9]; do
         if [ -x "$candidate" ]; then
             export UV_PYTHON="$candidate"
