@@ -13,14 +13,12 @@ named by NORDKUBE_CHECK_HOSTS: `{"<testinfra host>": {"name": "<inventory host>"
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -28,9 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from nordkube.inventory import load_hosts, project_root
+from nordkube.inventory import InventoryHost, load_hosts, project_root
 from nordkube.settings import Settings, SettingsError
-from nordkube.validation import InventoryHost
 
 if TYPE_CHECKING:
     from paramiko import SSHConfig
@@ -78,44 +75,12 @@ class Target:
         return f"ssh://{self.alias}" + (f"?{urlencode(query)}" if query else "")
 
 
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "check",
-        help="prove every node's state with the testinfra node suite",
-        description="Run the testinfra node suite (tests/node) against the hosts of a pyinfra "
-        "inventory, over SSH with the inventory's settings, all hosts in parallel. "
-        "Exit code is pytest's: 0 when every check passed.",
-    )
-    parser.add_argument("inventory", help="pyinfra inventory, e.g. inventories/oslo.py")
-    parser.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
-    parser.add_argument(
-        "--limit",
-        metavar="HOST,...",
-        help="only these hosts: names, group names or glob patterns, comma separated",
-    )
-    parser.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        hosts = select_hosts(args.inventory, _split(args.limit))
-        targets = make_targets([(host.name, host.data) for host in hosts], project_root())
-    except InventoryError as error:
-        for problem in error.problems:
-            print(f"nordkube check: {problem}", file=sys.stderr)
-        return USAGE_ERROR
-    junit = Path(args.junit).resolve() if args.junit else None
-    with tempfile.TemporaryDirectory(prefix="nordkube-check-") as workdir:
-        return run_suite(targets, Path(workdir), junit)
-
-
 def run_suite(targets: list[Target], workdir: Path, junit: Path | None) -> int:
     """Run the node suite against the targets; return pytest's exit code."""
     ssh_config = workdir / "ssh_config"
     ssh_config.write_text(render_ssh_config(targets, workdir))
     hosts_file = workdir / "hosts.json"
     hosts_file.write_text(hosts_json(targets))
-    print(f"nordkube check: {len(targets)} host(s): {', '.join(t.name for t in targets)}")
     try:
         result = subprocess.run(
             pytest_command(targets, ssh_config, junit),
@@ -185,12 +150,6 @@ def make_targets(hosts: Iterable[tuple[str, Mapping[str, Any]]], project: Path) 
         except InventoryError as error:
             problems.extend(error.problems)
             continue
-        if data.get("_sudo_password"):
-            print(
-                f"nordkube check: {name}: _sudo_password is ignored; "
-                "the node suite needs passwordless sudo",
-                file=sys.stderr,
-            )
         alias = host_alias(name, aliases)
         aliases.add(alias)
         targets.append(
@@ -332,10 +291,6 @@ def pytest_command(targets: list[Target], ssh_config: Path, junit: Path | None) 
     if junit is not None:
         command.append(f"--junitxml={junit}")
     return command
-
-
-def _split(value: str | None) -> list[str]:
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 def _resolve(name: str, setting: str, value: str, project: Path) -> str:

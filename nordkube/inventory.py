@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nordkube.validation import InventoryHost
+# The inventory groups that give hosts their role in the cluster.
+CONTROL_PLANE = "control_plane"
+ETCD = "etcd"
+WORKERS = "workers"
+ROLE_GROUPS = (CONTROL_PLANE, ETCD, WORKERS)
+
+
+@dataclass(frozen=True)
+class InventoryHost:
+    """A host as the inventory declares it: its name, groups and merged data."""
+
+    name: str
+    groups: frozenset[str]
+    data: Mapping[str, Any]
 
 
 def project_root() -> Path:

@@ -27,6 +27,11 @@ STAGES = ("base", "kernel", "runtime")
 HOST = "host"
 
 
+# kube-proxy modes, and the IPVS schedulers offered (each has its ip_vs_<name> module).
+KUBE_PROXY_MODES = ("ipvs", "nftables", "iptables")
+IPVS_SCHEDULERS = ("rr", "wrr", "sh", "lc", "wlc")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the inventory or a host, naming where and which setting."""
@@ -169,12 +174,12 @@ class Settings:
     kube_proxy_mode: str = _setting(
         "ipvs",
         "kube-proxy mode: ipvs (deprecated from Kubernetes 1.35), nftables or iptables.",
-        choices=("ipvs", "nftables", "iptables"),
+        choices=KUBE_PROXY_MODES,
     )
     ipvs_scheduler: str = _setting(
         "rr",
         "IPVS scheduler: rr, wrr, sh, lc or wlc (its kernel module is loaded).",
-        choices=("rr", "wrr", "sh", "lc", "wlc"),
+        choices=IPVS_SCHEDULERS,
     )
     ipvs_strict_arp: bool = _setting(
         True, "IPVS strictARP (needed by MetalLB L2 and kube-vip ARP mode)."

@@ -9,32 +9,18 @@ Both report every problem at once, each naming the host and the setting.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ipaddress
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from nordkube import support
+from nordkube.inventory import CONTROL_PLANE, ETCD, ROLE_GROUPS, InventoryHost
 from nordkube.settings import Problem, Settings, SettingsError, cluster_setting_names
 
-CONTROL_PLANE = "control_plane"
-ETCD = "etcd"
-WORKERS = "workers"
-ROLE_GROUPS = (CONTROL_PLANE, ETCD, WORKERS)
 NETWORK_SETTINGS = ("pod_cidr", "service_cidr", "node_network")
-
-
-@dataclass(frozen=True)
-class InventoryHost:
-    """A host as the inventory declares it: its name, groups and merged data."""
-
-    name: str
-    groups: frozenset[str]
-    data: Mapping[str, Any]
 
 
 def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
@@ -245,7 +231,7 @@ def private_interface(settings: Settings, facts: Mapping[str, Any]) -> tuple[str
 
 
 def check_host(host: str, settings: Settings, facts: Mapping[str, Any]) -> HostReport:
-    """Judge one host's facts (from `roles.facts.NodeFacts`) against the settings."""
+    """Judge one host's facts (from `pyinfra_ext.facts.NodeFacts`) against the settings."""
     report = HostReport(host)
     platform = support.find_platform(facts.get("os_id", ""), facts.get("version_id", ""))
     report.platform = platform
@@ -394,44 +380,3 @@ def check_unique_identities(
         for (key, value), hosts in seen.items()
         if len(hosts) > 1
     ]
-
-
-# -- `nordkube validate` ----------------------------------------------------------------------
-
-
-def load_inventory(
-    path: str, override_data: Mapping[str, Any] | None = None
-) -> list[InventoryHost]:
-    """Load a pyinfra inventory (and its group_data) without connecting to any host."""
-    from nordkube.inventory import load_hosts
-
-    return load_hosts(path, override_data)
-
-
-def run_validate(args: argparse.Namespace) -> int:
-    override = dict(item.split("=", 1) for item in args.data)
-    hosts = load_inventory(args.inventory, override)
-    problems = validate_inventory(hosts)
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if problems:
-        print(f"{args.inventory}: {len(problems)} problem(s); nothing was changed", file=sys.stderr)
-        return 1
-    print(f"{args.inventory}: {len(hosts)} hosts, settings valid")
-    return 0
-
-
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "validate",
-        help="check an inventory and its settings without connecting to any host",
-    )
-    parser.add_argument("inventory", help="pyinfra inventory file, e.g. inventories/oslo.py")
-    parser.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting, as pyinfra's --data does",
-    )
-    parser.set_defaults(handler=run_validate)

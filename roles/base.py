@@ -6,15 +6,17 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from nordkube import node, support
-from nordkube.settings import Settings
-from nordkube.support import Platform
-from roles import context
-from roles.operations import (
+from nordkube.managed import (
     CENTOS7_VAULT_REPO,
     KUBERNETES_APT_KEY,
     KUBERNETES_APT_SOURCE,
     KUBERNETES_YUM_REPO,
     NETWORKMANAGER_CNI_FILE,
+)
+from nordkube.settings import Settings
+from nordkube.support import Platform
+from pyinfra_ext import context
+from pyinfra_ext.operations import (
     file_content,
     file_downloaded,
     packages_installed,
@@ -22,7 +24,7 @@ from roles.operations import (
     service_running,
     swap_disabled,
 )
-from roles.templating import render
+from pyinfra_ext.templating import render
 
 CENTOS_VAULT = "https://vault.centos.org"
 KUBERNETES_UPSTREAM = "https://pkgs.k8s.io"

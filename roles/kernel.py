@@ -5,11 +5,13 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from nordkube import node
-from roles import context, facts
-from roles.facts import KernelModules
-from roles.operations import (
+from nordkube.managed import (
     MODULES_LOAD_FILE,
     SYSCTL_FILE,
+)
+from pyinfra_ext import context, factcache
+from pyinfra_ext.facts import KernelModules
+from pyinfra_ext.operations import (
     file_content,
     modules_loaded,
     sysctls_applied,
@@ -22,7 +24,7 @@ def kernel() -> None:
     built in (the conntrack module's name is probed, never guessed from the version)."""
     settings = context.current().settings
     candidates = tuple(node.candidate_modules(settings))
-    probed = facts.read(KernelModules, modules=candidates)
+    probed = factcache.read(KernelModules, modules=candidates)
     modules = node.required_modules(settings, probed)
 
     modules_loaded(

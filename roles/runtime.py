@@ -5,22 +5,24 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from nordkube import support
-from nordkube.settings import Settings
-from nordkube.support import ContainerdChoice, Platform
-from roles import context
-from roles.operations import (
+from nordkube.managed import (
     CONTAINERD_APT_PIN,
     CONTAINERD_CONFIG,
     DOCKER_APT_KEY,
     DOCKER_APT_SOURCE,
     DOCKER_YUM_REPO,
+)
+from nordkube.settings import Settings
+from nordkube.support import ContainerdChoice, Platform
+from pyinfra_ext import context
+from pyinfra_ext.operations import (
     file_content,
     file_downloaded,
     packages_installed,
     registry_hosts_file,
     service_running,
 )
-from roles.templating import render
+from pyinfra_ext.templating import render
 
 DOCKER_REGISTRY = "https://registry-1.docker.io"
 

@@ -12,8 +12,8 @@ from nordkube.validation import (
     check_unique_identities,
     validate_inventory,
 )
-from roles import facts
-from roles.facts import NodeFacts
+from pyinfra_ext import factcache
+from pyinfra_ext.facts import NodeFacts
 
 
 def _fail(problems: list) -> None:
@@ -37,10 +37,13 @@ def validate() -> None:
     reports = {}
     for each in inventory.get_active_hosts():
         settings = Settings.from_data(each.data.dict(), each.name)
-        reports[each.name] = (check_host(each.name, settings, facts.read(NodeFacts, each)), each)
+        reports[each.name] = (
+            check_host(each.name, settings, factcache.read(NodeFacts, each)),
+            each,
+        )
     errors = [problem for report, _ in reports.values() for problem in report.errors]
     errors += check_unique_identities(
-        {name: facts.read(NodeFacts, each) for name, (_, each) in reports.items()},
+        {name: factcache.read(NodeFacts, each) for name, (_, each) in reports.items()},
         {name: report.private_interface for name, (report, _) in reports.items()},
     )
     if errors:

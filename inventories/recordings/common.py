@@ -30,8 +30,10 @@ from typing import Any
 from pyinfra.facts.server import TmpDir
 
 from nordkube import node
-from nordkube.settings import Settings
-from roles.facts import (
+from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
+from nordkube.settings import IPVS_SCHEDULERS, KUBE_PROXY_MODES, Settings
+from pyinfra_ext.facts import (
+    SECTION,
     FileStates,
     InstalledPackages,
     KernelModules,
@@ -42,11 +44,9 @@ from roles.facts import (
     SysctlValues,
     marker,
 )
-from roles.operations import MANAGED_FILES, MANAGED_SERVICES
 
 # The header each fact command echoes before a section's output (roles/facts.py `_section`):
 # it is part of the command's own output, so it is part of every recording.
-SECTION = "::nordkube:"
 
 # /proc/swaps with no swap active is its header line alone. Source: Linux mm/swapfile.c,
 # swap_show(): seq_puts(swap, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), the same
@@ -215,8 +215,8 @@ def _proxy_settings() -> list[Settings]:
     """Every kube-proxy mode/scheduler combination (each asks for its own module list)."""
     return [
         Settings(kube_proxy_mode=mode, ipvs_scheduler=scheduler)
-        for mode in ("ipvs", "nftables", "iptables")
-        for scheduler in ("rr", "wrr", "sh", "lc", "wlc")
+        for mode in KUBE_PROXY_MODES
+        for scheduler in IPVS_SCHEDULERS
     ]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from nordkube.lab.errors import LabError
 from nordkube.lab.host import require_tools, run
 from nordkube.lab.paths import cache_dir
+from nordkube.lab.spec import LAB_USER
 
 IMAGES = {"debian-12": "bookworm", "debian-13": "trixie"}
 MIRROR = "http://deb.debian.org/debian"
@@ -44,7 +45,6 @@ PACKAGES = (
 EXTRA_PACKAGES = {"debian-13": ("linux-sysctl-defaults",)}
 DISK_SIZE = 4 * 1024**3  # sparse raw image; the nodes' qcow2 overlays grow on top of it
 SWAP_SIZE = 256 * 1024**2
-SUDO_USER = "nordkube"
 ASSETS = Path(__file__).parent / "assets" / "rootfs"
 SEED_UNIT = "nordkube-seed.service"
 
@@ -84,7 +84,7 @@ def recipe(name: str) -> dict[str, object]:
         "packages": list(packages(name)),
         "disk_size": DISK_SIZE,
         "swap_size": SWAP_SIZE,
-        "sudo_user": SUDO_USER,
+        "sudo_user": LAB_USER,
         "assets": assets,
         "build_code": [inspect.getsource(step) for step in _BUILD_STEPS],
     }
@@ -188,9 +188,9 @@ def _customize_root(root: Path, suite: str) -> None:
     for host_key in (root / "etc/ssh").glob("ssh_host_*"):
         host_key.unlink()
     (root / "etc/resolv.conf").unlink(missing_ok=True)
-    run(["chroot", str(root), "useradd", "--create-home", "--shell", "/bin/bash", SUDO_USER])
+    run(["chroot", str(root), "useradd", "--create-home", "--shell", "/bin/bash", LAB_USER])
     # "*" rather than useradd's "!": no password, but not a locked account sshd would refuse.
-    run(["chroot", str(root), "usermod", "--password", "*", SUDO_USER])
+    run(["chroot", str(root), "usermod", "--password", "*", LAB_USER])
     _write_swapfile(root / "swapfile")
     for package in (root / "var/cache/apt/archives").glob("*.deb"):
         package.unlink()

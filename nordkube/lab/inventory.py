@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from nordkube.inventory import CONTROL_PLANE, ETCD, ROLE_GROUPS, WORKERS
 from nordkube.lab.spec import NODE_NETWORK, PRIVATE_INTERFACE, NodePlan
-from nordkube.lab.state import SSH_USER, LabState, load_state
+from nordkube.lab.state import LAB_USER, LabState, load_state
 
 HostEntry = tuple[str, dict[str, Any]]
-GROUPS = ("control_plane", "etcd", "workers")
-_GROUP_OF_ROLE = {"control_plane": "control_plane", "etcd": "etcd", "worker": "workers"}
+GROUPS = ROLE_GROUPS
+_GROUP_OF_ROLE = {"control_plane": CONTROL_PLANE, "etcd": ETCD, "worker": WORKERS}
 
 
 # Settings the lab's images force. Guests reach only Debian's mirror, so containerd must come
@@ -29,7 +30,7 @@ def host_data(state: LabState, node: NodePlan) -> dict[str, Any]:
         "node_network": str(NODE_NETWORK),
         "ssh_hostname": "127.0.0.1",
         "ssh_port": node.ssh_port,
-        "ssh_user": SSH_USER,
+        "ssh_user": LAB_USER,
         "ssh_key": str(state.ssh_key),
         "ssh_known_hosts_file": str(state.known_hosts),
         "ssh_strict_host_key_checking": "yes",

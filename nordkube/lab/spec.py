@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 from nordkube.lab.errors import LabError
 
+# The sudo user of every lab node (made in the base image; pyinfra and testinfra log in as it).
+LAB_USER = "nordkube"
+
 NODE_NETWORK = ipaddress.IPv4Network("192.168.77.0/24")
 PRIVATE_INTERFACE = "eth1"
 ETCD_DEVICE = "/dev/nvme0n1"
@@ -72,10 +75,6 @@ class NodePlan:
     private_mac: str
     uuid: str
     etcd_device: str | None
-
-    @property
-    def is_control_plane(self) -> bool:
-        return "control_plane" in self.roles
 
 
 def node_name(index: int) -> str:

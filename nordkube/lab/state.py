@@ -15,10 +15,9 @@ from typing import Any
 from nordkube.lab.errors import LabError
 from nordkube.lab.paths import lab_dir
 from nordkube.lab.procs import is_running
-from nordkube.lab.spec import NODE_NETWORK, PRIVATE_INTERFACE, LabSpec, NodePlan
+from nordkube.lab.spec import LAB_USER, NODE_NETWORK, PRIVATE_INTERFACE, LabSpec, NodePlan
 
 STATE_VERSION = 1
-SSH_USER = "nordkube"
 NO_LAB = "no lab is running: run `nordkube lab up`"
 
 
@@ -74,7 +73,7 @@ class LabState:
             "image_dir": str(self.image_dir),
             "node_network": str(NODE_NETWORK),
             "private_interface": PRIVATE_INTERFACE,
-            "ssh_user": SSH_USER,
+            "ssh_user": LAB_USER,
             "ssh_key": str(self.ssh_key),
             "known_hosts": str(self.known_hosts),
             "spec": self.spec.to_json(),
@@ -141,7 +140,7 @@ def status_rows(state: LabState) -> list[dict[str, Any]]:
             "state": "running" if state.is_node_running(node.name) else "stopped",
             "ssh_host": "127.0.0.1",
             "ssh_port": node.ssh_port,
-            "ssh_user": SSH_USER,
+            "ssh_user": LAB_USER,
             "ssh_key": str(state.ssh_key),
             "known_hosts": str(state.known_hosts),
             "private_ip": node.private_ip,

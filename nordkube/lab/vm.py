@@ -22,7 +22,7 @@ from nordkube.lab.network import switch_socket
 from nordkube.lab.paths import cache_dir
 from nordkube.lab.procs import is_running, terminate, wait_exit
 from nordkube.lab.spec import NodePlan
-from nordkube.lab.state import SSH_USER, LabState
+from nordkube.lab.state import LAB_USER, LabState
 
 MEMORY_MIB = 2048
 CPUS = 2
@@ -259,7 +259,7 @@ def ssh_command(
     command = ["ssh", "-i", str(state.ssh_key), "-p", str(node.ssh_port)]
     for key, value in options.items():
         command += ["-o", f"{key}={value}"]
-    return [*command, f"{SSH_USER}@127.0.0.1", *remote]
+    return [*command, f"{LAB_USER}@127.0.0.1", *remote]
 
 
 def wait_for_ssh(

@@ -20,9 +20,9 @@ import pytest
 import testinfra
 from xdist.scheduler import LoadScopeScheduling
 
+from nordkube.check import HOSTS_ENV
 from nordkube.settings import Settings, SettingsError
 
-HOSTS_ENV = "NORDKUBE_CHECK_HOSTS"
 DEBIAN_FAMILY = ("debian", "ubuntu")
 EL_FAMILY = ("centos", "rocky", "almalinux", "rhel")
 

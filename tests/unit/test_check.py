@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from paramiko import SSHConfig
 
 from nordkube import check
+from nordkube.cli import check as check_command
 from nordkube.settings import Settings
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
@@ -284,8 +286,8 @@ def test_limit_selects_by_group_and_name_pattern(project: Path) -> None:
 def test_unusable_inventory_is_reported_before_anything_runs(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    parser = check.argparse.ArgumentParser()
-    check.add_parser(parser.add_subparsers())
+    parser = argparse.ArgumentParser()
+    check_command.add_parser(parser.add_subparsers())
     args = parser.parse_args(
         ["check", str(project / "inventories" / "oslo.py"), "--limit", "edge,nope"]
     )

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from pyinfra.context import ctx_host
 
-from roles import facts, operations
-from roles.facts import FileStates, SelinuxState
+from nordkube import managed
+from pyinfra_ext import factcache, operations
+from pyinfra_ext.facts import FileStates, SelinuxState
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDED = Path(__file__).resolve().parent / "recordings" / "debian-12-converged.json"
@@ -80,7 +81,7 @@ def replay(monkeypatch, outputs: dict[type, list[str]]):
     def read(fact: type, target: Any = None, **arguments: Any) -> Any:
         return fact().process(outputs[fact])
 
-    monkeypatch.setattr(facts, "read", read)
+    monkeypatch.setattr(factcache, "read", read)
 
 
 def run_operation(operation: Any, **arguments: Any) -> tuple[list[Any], list[str]]:
@@ -92,7 +93,7 @@ def run_operation(operation: Any, **arguments: Any) -> tuple[list[Any], list[str
 
 def test_downloaded_key_present_is_not_fetched_again(monkeypatch):
     # `sha256sum` + `stat -c %a` line for an existing key file, as FileStates prints it.
-    key = operations.KUBERNETES_APT_KEY
+    key = managed.KUBERNETES_APT_KEY
     replay(monkeypatch, {FileStates: [f"{'ab' * 32} 644 {key}"]})
     commands, notes = run_operation(
         operations.file_downloaded, path=key, url="https://pkgs.k8s.io/x/Release.key"
@@ -105,7 +106,7 @@ def test_downloaded_key_missing_is_fetched(monkeypatch):
     replay(monkeypatch, {FileStates: []})
     commands, _ = run_operation(
         operations.file_downloaded,
-        path=operations.DOCKER_APT_KEY,
+        path=managed.DOCKER_APT_KEY,
         url="https://download.docker.com/linux/debian/gpg",
     )
     assert any("curl -fsSL" in str(command) for command in commands)

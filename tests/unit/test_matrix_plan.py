@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from inventories.recordings import RECORDINGS  # noqa: E402
 from nordkube import support  # noqa: E402
-from roles.facts import NodeFacts, marker  # noqa: E402
+from pyinfra_ext.facts import NodeFacts, marker  # noqa: E402
 
 MATRIX = ROOT / "inventories" / "matrix.py"
 DEPLOY = ROOT / "deploy.py"
@@ -360,4 +360,4 @@ def test_a_missing_recording_fails_loudly(tmp_path: Path) -> None:
     result = run_pyinfra(inventory=variant)
     assert result.returncode != 0
     assert "nordkube matrix: no recording for this command on @fake/debian-13" in result.stderr
-    assert "could not load fact: roles.facts.SwapState" in result.stderr
+    assert "could not load fact: pyinfra_ext.facts.SwapState" in result.stderr

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from nordkube import node, support
+from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
 from nordkube.settings import Settings
-from roles.facts import (
+from pyinfra_ext.facts import (
     FileStates,
     InstalledPackages,
     KernelModules,
@@ -25,7 +26,6 @@ from roles.facts import (
     SwapState,
     SysctlValues,
 )
-from roles.operations import MANAGED_FILES, MANAGED_SERVICES
 
 HERE = Path(__file__).resolve().parent
 

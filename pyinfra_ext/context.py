@@ -8,8 +8,8 @@ from pyinfra import host
 
 from nordkube.settings import Settings
 from nordkube.support import Platform, find_platform
-from roles import facts
-from roles.facts import NodeFacts
+from pyinfra_ext import factcache
+from pyinfra_ext.facts import NodeFacts
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class HostContext:
 def current() -> HostContext:
     """Settings and platform of the host being prepared (validated before any role runs)."""
     settings = Settings.from_data(host.data.dict(), host.name)
-    node = facts.read(NodeFacts)
+    node = factcache.read(NodeFacts)
     platform = find_platform(node["os_id"], node["version_id"])
     assert platform is not None, "roles.validate refuses unsupported hosts first"
     return HostContext(settings, platform, node)

@@ -13,34 +13,9 @@ import shlex
 from collections.abc import Iterable
 from typing import Any
 
-from pyinfra import host, state
-from pyinfra.api import FactBase, Host
-from pyinfra.api.state import StateStage
-from pyinfra.context import ctx_state
+from pyinfra.api import FactBase
 
 SECTION = "::nordkube:"
-
-# pyinfra 3 reads a fact again on every get_fact, and runs each operation's generator twice
-# (to plan, then to execute). Facts read here are kept per host until that host actually
-# changes, which halves the round trips of a run with nothing to do.
-_cache: dict[tuple[int, str, str, str], Any] = {}
-
-
-def read(fact: type[FactBase[Any]], target: Host | None = None, **arguments: Any) -> Any:
-    """The fact's value for `target` (default: the current host), read once per state."""
-    target = target or host
-    key = (id(ctx_state.get()), target.name, fact.__name__, repr(sorted(arguments.items())))
-    if key not in _cache:
-        _cache[key] = target.get_fact(fact, **arguments)
-    return _cache[key]
-
-
-def forget_current_host() -> None:
-    """Drop the current host's cached facts: it is about to change."""
-    if state.current_stage != StateStage.Execute:
-        return
-    for key in [key for key in _cache if key[1] == host.name]:
-        del _cache[key]
 
 
 def marker(name: str) -> str:

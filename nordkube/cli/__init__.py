@@ -14,9 +14,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from nordkube import check, lab, validation
+    from nordkube import lab
+    from nordkube.cli import check, validate
 
-    validation.add_parser(commands)
+    validate.add_parser(commands)
     lab.add_parser(commands)
     check.add_parser(commands)
     return parser

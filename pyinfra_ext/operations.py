@@ -1,24 +1,23 @@
 """Custom pyinfra operations: each ensures one state and yields commands only when it is not so.
 
-They read nordkube's own facts (roles/facts.py), which read related state in one round trip,
+They read nordkube's own facts (pyinfra_ext/facts.py), which read related state in one round trip,
 so a run with nothing to do costs a handful of commands per host and reports zero changes.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import posixpath
 import shlex
-from collections.abc import Callable, Generator
 from io import StringIO
 from typing import Any
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, OperationError, operation
 
-from roles import facts
-from roles.facts import (
+from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
+from pyinfra_ext import factcache
+from pyinfra_ext.facts import (
     FileStates,
     InstalledPackages,
     KernelModules,
@@ -28,52 +27,6 @@ from roles.facts import (
     SysctlValues,
 )
 
-# Every file the deploy may write, asked for in one FileStates command per host.
-MODULES_LOAD_FILE = "/etc/modules-load.d/nordkube.conf"
-SYSCTL_FILE = "/etc/sysctl.d/90-nordkube.conf"
-CONTAINERD_CONFIG = "/etc/containerd/config.toml"
-NETWORKMANAGER_CNI_FILE = "/etc/NetworkManager/conf.d/90-nordkube-cni.conf"
-CENTOS7_VAULT_REPO = "/etc/yum.repos.d/CentOS-Base.repo"
-DOCKER_YUM_REPO = "/etc/yum.repos.d/docker-ce.repo"
-DOCKER_APT_SOURCE = "/etc/apt/sources.list.d/docker.list"
-DOCKER_APT_KEY = "/etc/apt/keyrings/docker.asc"
-CONTAINERD_APT_PIN = "/etc/apt/preferences.d/nordkube-containerd"
-KUBERNETES_YUM_REPO = "/etc/yum.repos.d/kubernetes.repo"
-KUBERNETES_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list"
-KUBERNETES_APT_KEY = "/etc/apt/keyrings/kubernetes-apt-keyring.asc"
-MANAGED_FILES = (
-    MODULES_LOAD_FILE,
-    SYSCTL_FILE,
-    CONTAINERD_CONFIG,
-    NETWORKMANAGER_CNI_FILE,
-    CENTOS7_VAULT_REPO,
-    DOCKER_YUM_REPO,
-    DOCKER_APT_SOURCE,
-    DOCKER_APT_KEY,
-    CONTAINERD_APT_PIN,
-    KUBERNETES_YUM_REPO,
-    KUBERNETES_APT_SOURCE,
-    KUBERNETES_APT_KEY,
-)
-
-# Every service the deploy manages (names differ per family), asked for in one command.
-MANAGED_SERVICES = ("containerd", "chrony", "chronyd")
-
-
-def changes_host(func: Callable[..., Generator[Any, None, None]]) -> Any:
-    """pyinfra operation whose first command, when executed, drops the host's cached facts."""
-
-    @functools.wraps(func)
-    def generator(*args: Any, **kwargs: Any) -> Generator[Any, None, None]:
-        forgotten = False
-        for command in func(*args, **kwargs):
-            if not forgotten:
-                facts.forget_current_host()
-                forgotten = True
-            yield command
-
-    return operation()(generator)
-
 
 def registry_hosts_file(registry: str) -> str:
     """containerd's per-registry mirror file (config_path = /etc/containerd/certs.d)."""
@@ -82,10 +35,10 @@ def registry_hosts_file(registry: str) -> str:
 
 def _file_state(path: str) -> tuple[str, str] | None:
     paths = MANAGED_FILES if path in MANAGED_FILES else (path,)
-    return facts.read(FileStates, paths=paths).get(path)
+    return factcache.read(FileStates, paths=paths).get(path)
 
 
-@changes_host
+@operation()
 def file_content(path: str, content: str, mode: str = "644") -> Any:
     """The file at `path` holds exactly `content` with `mode`."""
     digest = hashlib.sha256(content.encode()).hexdigest()
@@ -101,7 +54,7 @@ def file_content(path: str, content: str, mode: str = "644") -> Any:
     yield f"chmod {mode} {shlex.quote(path)}"
 
 
-@changes_host
+@operation()
 def file_downloaded(path: str, url: str) -> Any:
     """A file fetched once from `url` exists at `path` (e.g. a repository signing key)."""
     if _file_state(path) is not None:
@@ -139,7 +92,7 @@ def _hold_command(manager: str, packages: list[str]) -> str:
     return f"{manager} versionlock add {names}"
 
 
-@changes_host
+@operation()
 def packages_installed(
     manager: str,
     packages: list[str],
@@ -151,7 +104,7 @@ def packages_installed(
     `install_names` maps a package to what the package manager is asked for (a version
     pattern such as containerd.io-2.1.* on yum). A converged node runs nothing.
     """
-    installed = facts.read(InstalledPackages, manager=manager, packages=tuple(packages))
+    installed = factcache.read(InstalledPackages, manager=manager, packages=tuple(packages))
     missing = [package for package in packages if package not in installed]
     if missing:
         names = [(install_names or {}).get(package, package) for package in missing]
@@ -163,13 +116,13 @@ def packages_installed(
         host.noop(f"packages {', '.join(packages)} are installed")
 
 
-@changes_host
+@operation()
 def modules_loaded(modules: list[str], probed: tuple[str, ...]) -> Any:
     """Each kernel module is loaded now (built-in modules count as loaded, never a change).
 
     `probed` is the module list the role already probed, so the fact is read once.
     """
-    states = facts.read(KernelModules, modules=probed)
+    states = factcache.read(KernelModules, modules=probed)
     missing = [module for module in modules if states.get(module) == "missing"]
     if missing:
         raise OperationError(
@@ -183,14 +136,14 @@ def modules_loaded(modules: list[str], probed: tuple[str, ...]) -> Any:
         host.noop(f"modules {', '.join(modules)} are loaded")
 
 
-@changes_host
+@operation()
 def sysctls_applied(values: dict[str, str], path: str) -> Any:
     """The live kernel parameters equal `values` (read from the persisted file at `path`).
 
     Keys that appear only once their module is loaded (net.bridge.*) are read before the
     kernel stage loads br_netfilter, so applying the file is the one reliable command.
     """
-    live = facts.read(SysctlValues, keys=tuple(values))
+    live = factcache.read(SysctlValues, keys=tuple(values))
     differing = [key for key, value in values.items() if live.get(key) != value]
     if differing:
         yield f"sysctl -q -p {shlex.quote(path)}"
@@ -198,10 +151,10 @@ def sysctls_applied(values: dict[str, str], path: str) -> Any:
         host.noop("kernel parameters are set")
 
 
-@changes_host
+@operation()
 def swap_disabled() -> Any:
     """No swap is active, and none comes back at boot (fstab lines commented, units masked)."""
-    swap = facts.read(SwapState)
+    swap = factcache.read(SwapState)
     if swap.get("active"):
         yield "swapoff -a"
     if swap.get("fstab"):
@@ -218,11 +171,11 @@ def swap_disabled() -> Any:
         host.noop("swap is off")
 
 
-@changes_host
+@operation()
 def service_running(service: str, restart: bool = False) -> Any:
     """The systemd service is running and enabled; restarted when `restart` (its config
     changed) and it was already running."""
-    state = facts.read(ServiceStates, services=MANAGED_SERVICES).get(
+    state = factcache.read(ServiceStates, services=MANAGED_SERVICES).get(
         service, {"active": False, "enabled": False}
     )
     quoted = shlex.quote(service)
@@ -238,10 +191,10 @@ def service_running(service: str, restart: bool = False) -> Any:
         host.noop(f"{service} is running and enabled")
 
 
-@changes_host
+@operation()
 def selinux_permissive() -> Any:
     """SELinux is permissive now and at boot (kubeadm's documented requirement)."""
-    state = facts.read(SelinuxState)
+    state = factcache.read(SelinuxState)
     if state.get("live") == "enforcing":
         yield "setenforce 0"
     if state.get("config") == "enforcing":

@@ -1,0 +1,37 @@
+"""The files and services the deploy manages on a node: one list, read by the deploy's facts
+(all in one command per host), the offline recordings and the drift check."""
+
+from __future__ import annotations
+
+from nordkube.node import TIME_SYNC_SERVICE
+
+# Every file the deploy may write, asked for in one FileStates command per host.
+MODULES_LOAD_FILE = "/etc/modules-load.d/nordkube.conf"
+SYSCTL_FILE = "/etc/sysctl.d/90-nordkube.conf"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+NETWORKMANAGER_CNI_FILE = "/etc/NetworkManager/conf.d/90-nordkube-cni.conf"
+CENTOS7_VAULT_REPO = "/etc/yum.repos.d/CentOS-Base.repo"
+DOCKER_YUM_REPO = "/etc/yum.repos.d/docker-ce.repo"
+DOCKER_APT_SOURCE = "/etc/apt/sources.list.d/docker.list"
+DOCKER_APT_KEY = "/etc/apt/keyrings/docker.asc"
+CONTAINERD_APT_PIN = "/etc/apt/preferences.d/nordkube-containerd"
+KUBERNETES_YUM_REPO = "/etc/yum.repos.d/kubernetes.repo"
+KUBERNETES_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list"
+KUBERNETES_APT_KEY = "/etc/apt/keyrings/kubernetes-apt-keyring.asc"
+MANAGED_FILES = (
+    MODULES_LOAD_FILE,
+    SYSCTL_FILE,
+    CONTAINERD_CONFIG,
+    NETWORKMANAGER_CNI_FILE,
+    CENTOS7_VAULT_REPO,
+    DOCKER_YUM_REPO,
+    DOCKER_APT_SOURCE,
+    DOCKER_APT_KEY,
+    CONTAINERD_APT_PIN,
+    KUBERNETES_YUM_REPO,
+    KUBERNETES_APT_SOURCE,
+    KUBERNETES_APT_KEY,
+)
+
+# Every service the deploy manages (names differ per family), asked for in one command.
+MANAGED_SERVICES = ("containerd", *sorted(set(TIME_SYNC_SERVICE.values())))

@@ -1,0 +1,86 @@
+"""A per-run cache of facts, kept on pyinfra's state, that forgets a host once it changed.
+
+pyinfra 3 reads a fact again on every `get_fact`, and runs each operation's generator twice
+(once to plan, once more when it executes), so a run that reads the same fact in several
+operations pays one SSH round trip per read. `read` keeps each answer per (host, fact,
+arguments) on the run's `State`. The answer is valid until the host changes: after any
+operation that ran a command on a host, whoever built that operation (ours, a built-in
+`files.line`, a `server.shell`), that host's cached facts are dropped before its next
+operation starts, so the next read asks the host again.
+
+How often facts are read, measured with `benchmarks/fact_reads.py` on a @fake host whose
+answers never change (pyinfra 3.10, the full deploy):
+- `--dry`: every fact command once (plan only; nothing executes).
+- `-y`: every fact once during the plan; during execution a host's facts are read again only
+  after an operation changed it, so a no-change run reads each fact once.
+- the confirm prompt (no `-y`): the same as `-y`; the plan shown is the one executed, and
+  facts are not read again while waiting for the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyinfra import host as current_host
+from pyinfra.api import FactBase, Host, State
+from pyinfra.api.state import BaseStateCallback
+from pyinfra.context import ctx_state
+
+_ATTRIBUTE = "_nordkube_fact_cache"
+
+
+class FactCache(BaseStateCallback):
+    """Cached fact answers of one pyinfra run, attached to its State as a callback handler."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str, str], Any] = {}
+        # The last operation each host ran: checked when its next one starts.
+        self._last_op: dict[str, str] = {}
+
+    def get(self, target: Host, fact: type[FactBase[Any]], arguments: dict[str, Any]) -> Any:
+        key = (target.name, fact.__name__, repr(sorted(arguments.items())))
+        if key not in self.answers:
+            self.answers[key] = target.get_fact(fact, **arguments)
+        return self.answers[key]
+
+    def forget(self, host_name: str) -> None:
+        """Drop every cached answer of `host_name`."""
+        for key in [key for key in self.answers if key[0] == host_name]:
+            del self.answers[key]
+
+    # pyinfra calls these (as staticmethods on the base class, hence `state` first).
+    def operation_host_start(self, state: State, host: Host, op_hash: str) -> None:  # type: ignore[override]
+        previous = self._last_op.pop(host.name, None)
+        if previous is not None and _ran_commands(state, host, previous):
+            self.forget(host.name)
+
+    def operation_host_success(  # type: ignore[override]
+        self, state: State, host: Host, op_hash: str, retry_count: int = 0
+    ) -> None:
+        self._last_op[host.name] = op_hash
+
+    def operation_host_error(  # type: ignore[override]
+        self, state: State, host: Host, op_hash: str, retry_count: int = 0, max_retries: int = 0
+    ) -> None:
+        # A failed operation may still have run some of its commands.
+        self.forget(host.name)
+
+
+def _ran_commands(state: State, host: Host, op_hash: str) -> bool:
+    meta = state.get_op_data_for_host(host, op_hash).operation_meta
+    return bool(meta.is_complete() and meta.executed)
+
+
+def cache_of(state: State) -> FactCache:
+    """The run's fact cache, attached to `state` (and registered for its callbacks) once."""
+    cache = getattr(state, _ATTRIBUTE, None)
+    if cache is None:
+        cache = FactCache()
+        setattr(state, _ATTRIBUTE, cache)
+        state.add_callback_handler(cache)
+    return cache
+
+
+def read(fact: type[FactBase[Any]], target: Host | None = None, **arguments: Any) -> Any:
+    """The fact's value for `target` (default: the current host), read once until it changes."""
+    return cache_of(ctx_state.get()).get(target or current_host, fact, arguments)
