@@ -2,7 +2,7 @@
 
     uv run python benchmarks/converge.py [--nodes 1,3]
 
-Prints each figure beside its target from DESIGN.md. Each converge is one full
+Prints each figure beside its target (the README lists them). Each converge is one full
 `pyinfra -y --json inventories/lab.py deploy.py`, as a user runs it. Its stage figures are cut
 from pyinfra's progress output where the next stage's first operation starts; the first phase,
 "connect, facts, plan", is connecting, reading facts, validating and planning. Boots fresh labs
@@ -26,7 +26,7 @@ from nordkube.settings import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# DESIGN.md "Performance targets" (seconds), by node count.
+# Performance targets (seconds), by node count, as the README states them.
 TARGETS = {
     ("no-change converge", 1): 14,
     ("no-change converge", 3): 30,

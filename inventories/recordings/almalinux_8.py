@@ -59,7 +59,7 @@ IDENTITY = Identity(
 )
 
 # Kernel modules: RHEL 8.3 merged nf_conntrack_ipv4 into nf_conntrack while staying on 4.18
-# (FIELD_NOTES "Kernel modules"), so modinfo finds no nf_conntrack_ipv4. The rest: see
+# (docs/domain.md, "Kernel modules"), so modinfo finds no nf_conntrack_ipv4. The rest: see
 # common.module_states (nf_tables is not probed: nftables mode needs kernel >= 5.13).
 MODULES = module_states(nf_conntrack_ipv4=MISSING)
 

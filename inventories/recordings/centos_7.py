@@ -59,7 +59,7 @@ IDENTITY = Identity(
 )
 
 # Kernel modules: CentOS 7's 3.10 kernel still has the separate nf_conntrack_ipv4 (merged into
-# nf_conntrack in 4.19; FIELD_NOTES "Kernel modules"). The rest: see common.module_states.
+# nf_conntrack in 4.19; docs/domain.md, "Kernel modules"). The rest: see common.module_states.
 MODULES = module_states(nf_conntrack_ipv4=AVAILABLE)
 
 # `modinfo -n nf_tables` (not loaded on a fresh node: no firewall rules yet). RHEL kernels ship

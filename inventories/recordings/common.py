@@ -60,7 +60,7 @@ NO_SWAP_UNITS: list[str] = []
 # `cgroup` section: `stat -fc %T /sys/fs/cgroup/` prints the filesystem type's name (coreutils
 # src/stat.c human_fstype): "tmpfs" where systemd mounts the legacy/hybrid hierarchy (cgroup
 # v1: a tmpfs holding one mount per controller), "cgroup2fs" where it mounts the unified
-# hierarchy (cgroup v2). Which one an OS boots with: FIELD_NOTES ("kubeadm and kube-proxy").
+# hierarchy (cgroup v2). Which one an OS boots with: docs/domain.md ("Swap, SELinux, cgroups").
 CGROUP_V1 = "tmpfs"
 CGROUP_V2 = "cgroup2fs"
 
@@ -70,7 +70,7 @@ CGROUP_V2 = "cgroup2fs"
 # fs/notify/inotify/inotify_user.c (max_user_instances: 128); kernel/panic.c (panic =
 # CONFIG_PANIC_TIMEOUT, 0 in the Debian, Ubuntu and RHEL configs; not re-checked per
 # build). The net.bridge.* keys are
-# absent: /proc/sys/net/bridge exists only once br_netfilter is loaded (FIELD_NOTES "sysctl"),
+# absent: /proc/sys/net/bridge exists only once br_netfilter is loaded (docs/domain.md, "Kernel parameters"),
 # and on a fresh node it is not. The per-OS modules add max_user_watches and panic_on_oops.
 SYSCTL_BOOT_DEFAULTS = {
     "net.ipv4.ip_forward": "0",
@@ -101,7 +101,7 @@ def module_states(nf_conntrack_ipv4: str, nf_tables: str | None = None) -> dict[
 
     On a fresh node none is loaded, and in the Debian, Ubuntu and RHEL-family kernel configs
     the IPVS core and schedulers, nf_conntrack, br_netfilter and overlay are modules (=m), so
-    modinfo finds them: "available" (FIELD_NOTES "Kernel modules"; e.g. a recorded `modinfo
+    modinfo finds them: "available" (docs/domain.md, "Kernel modules"; e.g. a recorded `modinfo
     ip_vs` on Ubuntu 22.04 prints /lib/modules/5.15.0-73-generic/kernel/net/netfilter/ipvs/
     ip_vs.ko). Per OS: whether nf_conntrack_ipv4 still exists (kernels before 4.19, except
     RHEL 8 which merged it on 4.18), and nf_tables, recorded only where kube-proxy's nftables

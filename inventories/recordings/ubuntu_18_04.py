@@ -50,7 +50,7 @@ IDENTITY = Identity(
 )
 
 # Kernel modules: 4.15 still has the separate nf_conntrack_ipv4 (merged into nf_conntrack in
-# 4.19; FIELD_NOTES "Kernel modules"). The rest: see common.module_states (nf_tables is not
+# 4.19; docs/domain.md, "Kernel modules"). The rest: see common.module_states (nf_tables is not
 # probed: nftables mode needs kernel >= 5.13).
 MODULES = module_states(nf_conntrack_ipv4=AVAILABLE)
 

@@ -41,7 +41,7 @@ HOSTS = sorted(recording.host for recording in RECORDINGS.values())
 
 @dataclass(frozen=True)
 class Expected:
-    """What the plan must decide for one OS (sources: nordkube/support.py and FIELD_NOTES)."""
+    """What the plan must decide for one OS (sources: nordkube/support.py and docs/domain.md)."""
 
     install: str  # how the base packages are installed
     conntrack_ipv4: bool  # nf_conntrack_ipv4 still a separate module
