@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from nordkube.settings import Settings
 from nordkube.support import Platform
 
-# Kernel parameters every node gets (docs/domain.md, "Kernel parameters"): forwarding and
-# bridged traffic through iptables for kube-proxy and the CNI; inotify limits for the kubelet and log
-# tailing; reboot on panic/oops instead of hanging; overcommit as the kubelet expects.
-# kube-proxy owns net.netfilter.nf_conntrack_max and net.ipv4.vs.*; they are not set here.
+# Kernel parameters every node gets (docs/domain.md, "Kernel parameters"): forwarding and bridged
+# traffic through iptables for kube-proxy and the CNI; inotify limits for the kubelet and log
+# tailing; reboot on panic/oops instead of hanging; overcommit as the kubelet expects. kube-proxy
+# owns net.netfilter.nf_conntrack_max and net.ipv4.vs.*; they are not set here.
 SYSCTLS: dict[str, str] = {
     "net.ipv4.ip_forward": "1",
     "net.bridge.bridge-nf-call-iptables": "1",

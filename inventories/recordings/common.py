@@ -64,13 +64,14 @@ NO_SWAP_UNITS: list[str] = []
 CGROUP_V1 = "tmpfs"
 CGROUP_V2 = "cgroup2fs"
 
-# Kernel parameters with their boot defaults (SysctlValues prints `path=value` for each
-# readable key). Sources: Documentation/networking/ip-sysctl.rst (ip_forward: 0, "disabled
-# (default)"); Documentation/admin-guide/sysctl/vm.rst (overcommit_memory: 0 is the default);
+# Kernel parameters with their boot defaults (SysctlValues prints `path=value` for each readable
+# key). Sources: Documentation/networking/ip-sysctl.rst (ip_forward: 0, "disabled (default)");
+# Documentation/admin-guide/sysctl/vm.rst (overcommit_memory: 0 is the default);
 # fs/notify/inotify/inotify_user.c (max_user_instances: 128); kernel/panic.c (panic =
-# CONFIG_PANIC_TIMEOUT, 0 in the Debian, Ubuntu and RHEL configs; not re-checked per
-# build). The net.bridge.* keys are absent: /proc/sys/net/bridge exists only once
-# br_netfilter is loaded (docs/domain.md, "Kernel parameters"), and on a fresh node it is not. The per-OS modules add max_user_watches and panic_on_oops.
+# CONFIG_PANIC_TIMEOUT, 0 in the Debian, Ubuntu and RHEL configs; not re-checked per build). The
+# net.bridge.* keys are absent: /proc/sys/net/bridge exists only once br_netfilter is loaded
+# (docs/domain.md, "Kernel parameters"), and on a fresh node it is not. The per-OS modules add
+# max_user_watches and panic_on_oops.
 SYSCTL_BOOT_DEFAULTS = {
     "net.ipv4.ip_forward": "0",
     "fs.inotify.max_user_instances": "128",
