@@ -15,11 +15,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from nordkube import lab
-    from nordkube.cli import check, validate
+    from nordkube.cli import bundle, check, validate
 
     validate.add_parser(commands)
     lab.add_parser(commands)
     check.add_parser(commands)
+    bundle.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,3 @@
+module nordkube.local/httpserve
+
+go 1.25

@@ -1,0 +1,3 @@
+module nordkube.local/pause
+
+go 1.25
