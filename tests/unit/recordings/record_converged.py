@@ -1,80 +1,79 @@
-"""Record what a converged lab node answers to each fact command the deploy asks.
+"""Record what a converged lab node answers to every command the deploy asks it.
 
-    uv run nordkube lab up && uv run pyinfra -y inventories/lab.py deploy.py
-    uv run python tests/unit/recordings/record_converged.py node1
+From the repository root, with the checkout whose deploy converged the lab (Debian 12 by default):
 
-Writes tests/unit/recordings/debian-12-converged.json: {fact command: [output lines]}, the
-real output of a Debian 12 lab node after a converge, which the idempotence tests replay.
+    uv run nordkube lab up
+    uv run pyinfra -y inventories/lab.py deploy.py
+    uv run python tests/unit/recordings/record_converged.py
+
+The deploy is planned with `--dry` against `inventories/lab.py` (nothing changes on the node),
+and every command pyinfra sends to node1 while planning is recorded with its output, so the
+recording follows the deploy whatever facts it reads. It writes debian-12-converged.json here:
+{"settings": node1's nordkube settings from the inventory, "responses": {command: [lines]}},
+which tests/unit/test_idempotence.py replays through pyinfra's @fake connector.
+
+`--inventory`, `--host` and `--output` record another node; the replay test runs this script
+against a @fake node answering from the recording and expects the recording back.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
-from nordkube import node, support
-from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
+import pyinfra_cli.main  # first, as pyinfra's own entry point: it sets up gevent
+from pyinfra.api import Host
+
 from nordkube.settings import Settings
-from pyinfra_ext.facts import (
-    FileStates,
-    InstalledPackages,
-    KernelModules,
-    NodeFacts,
-    ServiceStates,
-    SwapState,
-    SysctlValues,
-)
 
 HERE = Path(__file__).resolve().parent
+RECORDING = HERE / "debian-12-converged.json"
+SETTING_NAMES = {spec.name for spec in fields(Settings)}
 
 
-def fact_commands(settings: Settings, platform: support.Platform) -> list[str]:
-    """The fact commands the deploy sends to such a node, as the roles build them."""
-    choice = support.choose_containerd(platform, settings.kubernetes_minor())
-    assert choice is not None
-    return [
-        NodeFacts().command(),
-        FileStates().command(paths=MANAGED_FILES),
-        InstalledPackages().command(
-            manager=platform.package_manager,
-            packages=tuple(
-                node.base_packages(platform, node.uses_https_repositories(settings, choice.source))
-            ),
-        ),
-        InstalledPackages().command(manager=platform.package_manager, packages=(choice.package,)),
-        ServiceStates().command(services=MANAGED_SERVICES),
-        SwapState().command(),
-        KernelModules().command(modules=tuple(node.candidate_modules(settings))),
-        SysctlValues().command(keys=tuple(node.SYSCTLS)),
-    ]
+def record(inventory: str, host_name: str) -> dict[str, Any]:
+    """Plan deploy.py on `host_name` and return its settings and every command's answer."""
+    settings: dict[str, Any] = {}
+    responses: dict[str, Any] = {}
+    run_shell_command = Host.run_shell_command
+
+    def recording(host: Host, command: Any, *args: Any, **kwargs: Any) -> Any:
+        success, output = run_shell_command(host, command, *args, **kwargs)
+        if host.name == host_name:
+            own = host.inventory.get_host_data(host.name)
+            settings.update({key: value for key, value in own.items() if key in SETTING_NAMES})
+            answer: Any = output.stdout_lines
+            if not success:
+                answer = {"success": False, "stdout": answer, "stderr": output.stderr_lines}
+            responses[str(command)] = answer
+        return success, output
+
+    sys.argv = ["pyinfra", inventory, "deploy.py", "--dry", "--limit", host_name]
+    with patch.object(Host, "run_shell_command", recording):
+        try:
+            pyinfra_cli.main.main()
+        except SystemExit as result:
+            if result.code:
+                raise
+    if not responses:
+        raise SystemExit(f"pyinfra sent no command to {host_name}: is it in {inventory}?")
+    return {"settings": dict(sorted(settings.items())), "responses": responses}
 
 
 def main() -> None:
-    name = sys.argv[1] if len(sys.argv) > 1 else "node1"
-    # The lab inventory's settings (nordkube/lab/inventory.py) for a debian-12 lab.
-    settings = Settings.from_data(
-        {"kubernetes_version": "1.28.15", "kubernetes_package_source": "none"}
-    )
-    platform = support.find_platform("debian", "12")
-    assert platform is not None
-    recorded = {}
-    for command in fact_commands(settings, platform):
-        result = subprocess.run(
-            ["nordkube", "lab", "ssh", name, "sudo sh -c " + _quote(command)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        recorded[command] = result.stdout.splitlines()
-    target = HERE / "debian-12-converged.json"
-    target.write_text(json.dumps(recorded, indent=1) + "\n")
-    print(f"recorded {len(recorded)} fact commands from {name} into {target}")
-
-
-def _quote(command: str) -> str:
-    return "'" + command.replace("'", "'\"'\"'") + "'"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inventory", default="inventories/lab.py", help="pyinfra inventory")
+    parser.add_argument("--host", default="node1", help="the converged node to record")
+    parser.add_argument("--output", type=Path, default=RECORDING, help="recording to write")
+    args = parser.parse_args()
+    recorded = record(args.inventory, args.host)
+    args.output.write_text(json.dumps(recorded, indent=1) + "\n")
+    print(f"recorded {len(recorded['responses'])} commands from {args.host} into {args.output}")
 
 
 if __name__ == "__main__":
