@@ -6,8 +6,11 @@ private_interface, private_address) belong in the inventory's host data.
 """
 
 # Kubernetes release the nodes are prepared for: decides containerd and its pause image,
-# and whether cgroup v1 hosts are refused (1.35+).
-kubernetes_version = "1.35.0"
+# and whether cgroup v1 hosts are refused (1.35+). Upstream maintains 1.35 to 1.37; an
+# end-of-life minor is accepted only on a host whose OS cannot run a maintained one (CentOS 7
+# up to 1.30, Ubuntu 18.04 up to 1.28, Ubuntu 20.04 up to 1.33), with a warning. A full patch
+# release, as the offline bundle builds only versions the Go module proxy serves.
+kubernetes_version = "1.35.4"
 # pkgs.k8s.io ("upstream"), an internal mirror URL, or "none".
 kubernetes_package_source = "upstream"
 

@@ -51,7 +51,8 @@ control_plane = [
 workers = [
     # CentOS 7: no containerd installable there supports Kubernetes above 1.30 (Docker's
     # frozen centos/7 repository ends with containerd.io 1.6.33), so an operator must pin
-    # 1.30. cgroup v1 is its only option, which the 1.30 kubelet still accepts.
+    # 1.30 (end-of-life, accepted with a warning). cgroup v1 is its only option, which the
+    # 1.30 kubelet still accepts.
     _host("centos-7", kubernetes_version="1.30.14"),
     # Rocky/AlmaLinux 8 boot with cgroup v1: the 1.35 kubelet refuses it unless the operator
     # accepts it (failCgroupV1: false) or boots with systemd.unified_cgroup_hierarchy=1.
@@ -60,11 +61,13 @@ workers = [
     _host("almalinux-8", allow_cgroup_v1=True),
     _host("almalinux-9"),
     # Ubuntu 18.04: its own containerd 1.6.12 is too old even for Kubernetes 1.28, and Docker's
-    # bionic repository ends with containerd.io 1.6.15, which containerd's table supports up to
+    # bionic repository ends with containerd.io 1.6.21, which containerd's table supports up to
     # 1.28: an operator must pin 1.28. cgroup v1 is accepted by the 1.28 kubelet.
     _host("ubuntu-18.04", kubernetes_version="1.28.15"),
-    # Ubuntu 20.04 boots with cgroup v1: as for EL8, accept it or switch to cgroup v2.
-    _host("ubuntu-20.04", allow_cgroup_v1=True),
+    # Ubuntu 20.04: its own containerd 1.7.24 and Docker's frozen focal repository's 1.7.27 are
+    # both below the 1.7.28 containerd's table wants from Kubernetes 1.34 on, so an operator
+    # must pin 1.33 (end-of-life, accepted with a warning). Its cgroup v1 is fine for 1.33.
+    _host("ubuntu-20.04", kubernetes_version="1.33.13"),
     _host("ubuntu-22.04"),
     _host("ubuntu-24.04"),
     _host("debian-11"),

@@ -18,6 +18,13 @@ CONTAINERD_APT_PIN = "/etc/apt/preferences.d/nordkube-containerd"
 KUBERNETES_YUM_REPO = "/etc/yum.repos.d/kubernetes.repo"
 KUBERNETES_APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list"
 KUBERNETES_APT_KEY = "/etc/apt/keyrings/kubernetes-apt-keyring.asc"
+# EL repositories name these verified copies as gpgkey=file://..., so dnf/yum import only a
+# key that matched its pin (nordkube/keys.py), never what the URL serves at install time.
+KUBERNETES_RPM_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-kubernetes"
+DOCKER_RPM_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce"
+# The signing keys, each verified against its pin before a repository trusts it; their
+# fingerprints are read in one command per host.
+MANAGED_KEYS = (DOCKER_APT_KEY, KUBERNETES_APT_KEY, DOCKER_RPM_KEY, KUBERNETES_RPM_KEY)
 MANAGED_FILES = (
     MODULES_LOAD_FILE,
     SYSCTL_FILE,
@@ -31,6 +38,8 @@ MANAGED_FILES = (
     KUBERNETES_YUM_REPO,
     KUBERNETES_APT_SOURCE,
     KUBERNETES_APT_KEY,
+    KUBERNETES_RPM_KEY,
+    DOCKER_RPM_KEY,
 )
 
 # Every service the deploy manages (names differ per family), asked for in one command.

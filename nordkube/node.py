@@ -66,9 +66,12 @@ _BASE_PACKAGES = {
     "debian": ["ipvsadm", "ipset", "conntrack", "socat", "ethtool", "iptables", "chrony"],
     "redhat": ["ipvsadm", "ipset", "conntrack-tools", "socat", "ethtool", "chrony"],
 }
-# apt needs these to fetch an https repository's signing key and packages. EL needs none:
-# dnf/yum fetch keys themselves (and EL9's curl-minimal would conflict with curl).
-_HTTPS_REPOSITORY_PACKAGES = {"debian": ["curl", "ca-certificates"], "redhat": []}
+# apt needs these to fetch an https repository's signing key and packages, and gpg to check
+# the key's fingerprint against its pin (nordkube/keys.py) before apt trusts it. EL needs
+# none: curl is in every EL install (EL9's curl-minimal would conflict with curl), and gpg
+# (gnupg2) with it, as the package manager's signature checks need it (yum through pygpgme,
+# dnf through librepo and gpgme).
+_HTTPS_REPOSITORY_PACKAGES = {"debian": ["curl", "ca-certificates", "gpg"], "redhat": []}
 
 TIME_SYNC_SERVICE = {"debian": "chrony", "redhat": "chronyd"}
 

@@ -73,7 +73,7 @@ _VERSION = re.compile(r"^1\.(\d+)\.(\d+)$")
 
 def _check_kubernetes_version(value: str) -> str | None:
     if not _VERSION.match(value):
-        return f"{value!r} is not a Kubernetes release like '1.35.0'"
+        return f"{value!r} is not a Kubernetes release like '1.35.4'"
     return None
 
 
@@ -140,8 +140,9 @@ class Settings:
 
     # -- Kubernetes ---------------------------------------------------------------------------
     kubernetes_version: str = _setting(
-        "1.35.0",
-        "Kubernetes release to prepare nodes for (decides containerd, the pause image, cgroup v1).",
+        "1.35.4",
+        "Kubernetes release to prepare nodes for (decides containerd, the pause image, cgroup "
+        "v1): a maintained one (1.35 to 1.37); an end-of-life one only where the OS needs it.",
         check=_check_kubernetes_version,
         scope=NODE,
     )

@@ -230,8 +230,15 @@ def private_interface(settings: Settings, facts: Mapping[str, Any]) -> tuple[str
     return None, f"no interface has an address in node_network {network}"
 
 
-def check_host(host: str, settings: Settings, facts: Mapping[str, Any]) -> HostReport:
-    """Judge one host's facts (from `pyinfra_ext.facts.NodeFacts`) against the settings."""
+def check_host(
+    host: str,
+    settings: Settings,
+    facts: Mapping[str, Any],
+    *,
+    containerd: support.ContainerdOffer,
+) -> HostReport:
+    """Judge one host's facts (from `pyinfra_ext.facts.NodeFacts`, and `containerd` from
+    `ContainerdPackages`: what its package manager offers) against the settings."""
     report = HostReport(host)
     platform = support.find_platform(facts.get("os_id", ""), facts.get("version_id", ""))
     report.platform = platform
@@ -245,26 +252,8 @@ def check_host(host: str, settings: Settings, facts: Mapping[str, Any]) -> HostR
                 f"(supported: {support.supported_names()})",
             )
         )
-    elif not support.MIN_KUBERNETES_MINOR <= minor <= support.MAX_KUBERNETES_MINOR:
-        report.errors.append(
-            Problem(
-                host,
-                "kubernetes_version",
-                f"{settings.kubernetes_version} is outside the supported "
-                f"1.{support.MIN_KUBERNETES_MINOR}"
-                f"..1.{support.MAX_KUBERNETES_MINOR}",
-            )
-        )
-    elif support.choose_containerd(platform, minor) is None:
-        newest = support.max_kubernetes_minor(platform)
-        report.errors.append(
-            Problem(
-                host,
-                "kubernetes_version",
-                f"no containerd installable on {platform.name} supports Kubernetes "
-                f"{settings.kubernetes_version}; the newest that works there is 1.{newest}",
-            )
-        )
+    else:
+        _version_problems(report, settings, platform, containerd)
     if (
         facts.get("cgroup") != "cgroup2fs"
         and minor >= support.KUBELET_REFUSES_CGROUP_V1_FROM
@@ -297,6 +286,77 @@ def check_host(host: str, settings: Settings, facts: Mapping[str, Any]) -> HostR
     else:
         report.errors.extend(_interface_problems(host, settings, facts["interfaces"][interface]))
     return report
+
+
+def _version_problems(
+    report: HostReport,
+    settings: Settings,
+    platform: support.Platform,
+    containerd: support.ContainerdOffer,
+) -> None:
+    """The Kubernetes version against what upstream maintains and what this host can run.
+
+    An end-of-life minor is accepted, with a warning, only where no maintained minor can run
+    (the newest containerd installable there is too old); elsewhere it is refused.
+    """
+    host, version, minor = report.host, settings.kubernetes_version, settings.kubernetes_minor()
+    maintained = f"1.{support.OLDEST_MAINTAINED_MINOR} to 1.{support.NEWEST_MINOR}"
+    runnable = support.installable_minors(platform, containerd)
+    newest = max(runnable, default=None)
+    if not support.OLDEST_MINOR <= minor <= support.NEWEST_MINOR:
+        report.errors.append(
+            Problem(
+                host,
+                "kubernetes_version",
+                f"{version} is outside what nordkube prepares: upstream maintains {maintained};"
+                f" end-of-life minors down to 1.{support.OLDEST_MINOR} only on an OS that can"
+                " run no maintained one",
+            )
+        )
+    elif minor not in runnable:
+        report.errors.append(
+            Problem(
+                host,
+                "kubernetes_version",
+                f"no containerd installable on {platform.name} supports Kubernetes {version}; "
+                + (
+                    f"the newest that works there is 1.{newest}"
+                    if newest
+                    else "no Kubernetes version nordkube prepares works there"
+                ),
+            )
+        )
+    elif support.is_end_of_life(minor):
+        if newest is not None and not support.is_end_of_life(newest):
+            report.errors.append(
+                Problem(
+                    host,
+                    "kubernetes_version",
+                    f"Kubernetes 1.{minor} is end-of-life (upstream maintains {maintained}) "
+                    f"and {platform.name} can run 1.{newest}: use a maintained release",
+                )
+            )
+        else:
+            report.warnings.append(
+                Problem(
+                    host,
+                    "kubernetes_version",
+                    f"Kubernetes 1.{minor} is end-of-life (upstream maintains {maintained}); "
+                    f"accepted because the newest {platform.name} can run is 1.{newest}",
+                )
+            )
+    choice = support.choose_containerd(platform, minor, containerd)
+    if choice is not None and not containerd.metadata:
+        report.warnings.append(
+            Problem(
+                host,
+                "os",
+                f"the package manager has no package lists, so which containerd "
+                f"{platform.name} offers is unknown: {choice.package} {choice.series} is used "
+                "(refresh the lists, e.g. apt-get update or dnf makecache, to let the OS's "
+                "own containerd be considered)",
+            )
+        )
 
 
 def _proxy_mode_problems(host: str, settings: Settings, facts: Mapping[str, Any]) -> list[Problem]:

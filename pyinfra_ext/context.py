@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyinfra import host
+from pyinfra.api import Host
 
 from nordkube.settings import Settings
-from nordkube.support import Platform, find_platform
+from nordkube.support import (
+    ContainerdChoice,
+    ContainerdOffer,
+    Platform,
+    choose_containerd,
+    find_platform,
+)
 from pyinfra_ext import factcache
-from pyinfra_ext.facts import NodeFacts
+from pyinfra_ext.facts import ContainerdPackages, NodeFacts
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,15 @@ class HostContext:
     settings: Settings
     platform: Platform
     facts: dict
+    # Where containerd comes from, decided from what the host's package manager offers.
+    containerd: ContainerdChoice
+
+
+def containerd_offer(platform: Platform, target: Host | None = None) -> ContainerdOffer:
+    """What the package manager of `target` (default: the current host) says about
+    containerd; read once per run."""
+    answer = factcache.read(ContainerdPackages, target, manager=platform.package_manager)
+    return ContainerdOffer.from_fact(answer)
 
 
 def current() -> HostContext:
@@ -25,4 +41,6 @@ def current() -> HostContext:
     node = factcache.read(NodeFacts)
     platform = find_platform(node["os_id"], node["version_id"])
     assert platform is not None, "roles.validate refuses unsupported hosts first"
-    return HostContext(settings, platform, node)
+    choice = choose_containerd(platform, settings.kubernetes_minor(), containerd_offer(platform))
+    assert choice is not None, "roles.validate refuses unsupported Kubernetes/OS pairs first"
+    return HostContext(settings, platform, node, choice)

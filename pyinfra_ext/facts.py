@@ -15,6 +15,8 @@ from typing import Any
 
 from pyinfra.api import FactBase
 
+from nordkube import keys
+
 SECTION = "::nordkube:"
 
 
@@ -153,6 +155,31 @@ class FileStates(FactBase[dict[str, tuple[str, str]]]):
         return states
 
 
+class KeyFingerprints(FactBase[dict[str, list[str]]]):
+    """The primary-key fingerprints in each existing OpenPGP key file among `paths`.
+
+    gpg reads the file into a throwaway home directory (nothing is imported anywhere):
+    `--show-keys` from GnuPG 2.2.8 on, and on older gpg (CentOS 7's 2.0, Ubuntu 18.04's 2.2.4)
+    the listing gpg prints when given a key file and no command.
+    """
+
+    default = dict
+
+    def command(self, paths: tuple[str, ...]) -> str:
+        quoted = " ".join(shlex.quote(path) for path in paths)
+        gpg = 'gpg --batch --no-tty --homedir "$h" --with-colons'
+        return (
+            f"{marker('KeyFingerprints')} h=$(mktemp -d) || exit 1; for f in {quoted}; do "
+            f'if [ -f "$f" ]; then echo "{SECTION}$f"; '
+            f'{{ {gpg} --show-keys "$f" 2>/dev/null'
+            f' || {gpg} --with-fingerprint "$f" 2>/dev/null; }}'
+            " | grep -E '^(pub|sub|fpr):'; fi; done; rm -rf \"$h\""
+        )
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        return {path: keys.primary_fingerprints(lines) for path, lines in sections(output).items()}
+
+
 class InstalledPackages(FactBase[dict[str, dict[str, Any]]]):
     """Version and hold state of the named packages that are installed.
 
@@ -207,6 +234,100 @@ def _locked_name(entry: str) -> str:
             break
         name_parts.append(part)
     return "-".join(name_parts)
+
+
+# Where each package manager keeps the package lists it answers from (no download is made):
+# apt's lists, dnf's and yum's cached repository metadata.
+_METADATA = {
+    "apt": "ls /var/lib/apt/lists/ 2>/dev/null | grep -c '_Packages' || true",
+    "dnf": "ls /var/cache/dnf/*/repodata/repomd.xml 2>/dev/null | wc -l",
+    "yum": "ls /var/cache/yum/*/*/*/repomd.xml 2>/dev/null | wc -l",
+}
+_CONTAINERD_PACKAGES = "containerd containerd.io"
+
+
+class ContainerdPackages(FactBase[dict[str, Any]]):
+    """containerd (the distribution's) and containerd.io (Docker's) as the package manager
+    sees them: the version installed, the candidate an install would get from the
+    repositories configured now, and whether it has package lists at all (`metadata`).
+
+    Read from the local lists only (`apt-cache policy`, `dnf -C`, `yum -C`): reading a fact
+    downloads nothing, and a fresh node answers in one round trip. Without lists the
+    candidates are unknown, not absent (nordkube.support.choose_containerd says which).
+    """
+
+    default = dict
+
+    def command(self, manager: str) -> str:
+        if manager == "apt":
+            offers = f"LC_ALL=C apt-cache policy {_CONTAINERD_PACKAGES} 2>/dev/null || true"
+            parts = [_section("policy", offers)]
+        else:
+            installed = (
+                f"rpm -q --qf '%{{NAME}} %{{VERSION}}-%{{RELEASE}}\\n' {_CONTAINERD_PACKAGES}"
+                " | grep -v 'is not installed' || true"
+            )
+            available = (
+                "dnf -C -q repoquery --available --latest-limit 1"
+                f" --qf '%{{name}} %{{version}}-%{{release}}' {_CONTAINERD_PACKAGES}"
+                if manager == "dnf"
+                else f"yum -C -q list available {_CONTAINERD_PACKAGES}"
+            )
+            parts = [
+                _section("installed", installed),
+                _section("available", f"LC_ALL=C {available} 2>/dev/null || true"),
+            ]
+        return f"{marker('ContainerdPackages')} " + "; ".join(
+            [_section("metadata", _METADATA[manager]), *parts]
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        parts = sections(output)
+        installed: dict[str, str] = {}
+        candidates: dict[str, str] = {}
+        if "policy" in parts:
+            installed, candidates = parse_apt_policy(parts["policy"])
+        for line in parts.get("installed", []):
+            fields = line.split()
+            if len(fields) == 2:
+                installed[fields[0]] = fields[1]
+        for line in parts.get("available", []):
+            fields = line.split()
+            # dnf: "containerd.io 2.3.6-1.el9"; yum: "containerd.io.x86_64 1.6.33-3.1.el7 repo"
+            if len(fields) in (2, 3) and fields[1][:1].isdigit():
+                name = fields[0]
+                if len(fields) == 3:
+                    name = name.rsplit(".", 1)[0]
+                candidates[name] = fields[1]
+        count = _first(parts.get("metadata"))
+        return {
+            "metadata": count.isdigit() and int(count) > 0,
+            "installed": installed,
+            "candidates": candidates,
+        }
+
+
+def parse_apt_policy(lines: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """`apt-cache policy NAME...`: each known package's Installed and Candidate version.
+
+    A package apt has no list entry for prints nothing at all; "(none)" means not installed,
+    or no candidate.
+    """
+    installed: dict[str, str] = {}
+    candidates: dict[str, str] = {}
+    package = None
+    for line in lines:
+        if line and not line[0].isspace() and line.endswith(":"):
+            package = line[:-1]
+            continue
+        key, _, value = line.strip().partition(": ")
+        if package is None or value in ("", "(none)"):
+            continue
+        if key == "Installed":
+            installed[package] = value
+        elif key == "Candidate":
+            candidates[package] = value
+    return installed, candidates
 
 
 class KernelModules(FactBase[dict[str, str]]):

@@ -12,15 +12,26 @@ import shlex
 from io import StringIO
 from typing import Any
 
-from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationError, operation
+from pyinfra import host, logger
+from pyinfra.api import (
+    FileUploadCommand,
+    FunctionCommand,
+    Host,
+    OperationError,
+    State,
+    StringCommand,
+    operation,
+)
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
-from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
+from nordkube import keys
+from nordkube.managed import MANAGED_FILES, MANAGED_KEYS, MANAGED_SERVICES
 from pyinfra_ext import factcache
 from pyinfra_ext.facts import (
     FileStates,
     InstalledPackages,
     KernelModules,
+    KeyFingerprints,
     SelinuxState,
     ServiceStates,
     SwapState,
@@ -55,16 +66,54 @@ def file_content(path: str, content: str, mode: str = "644") -> Any:
 
 
 @operation()
-def file_downloaded(path: str, url: str) -> Any:
-    """A file fetched once from `url` exists at `path` (e.g. a repository signing key)."""
+def signing_key_verified(path: str, url: str, key_name: str, fingerprint: str) -> Any:
+    """The OpenPGP key at `path` is exactly the key pinned by `fingerprint` (nordkube.keys).
+
+    It is downloaded from `url` to a temporary file next to `path`, its fingerprint computed
+    on the node (KeyFingerprints), and only a match is moved into place. A mismatch fails the
+    operation on that host, naming the key and the URL, and leaves neither the temporary file
+    nor a key at `path`: the repository that would trust it is never written (the roles make
+    it depend on this operation) and no package comes from it. A key already at `path` is
+    checked the same way; a wrong one is replaced, or removed when the download is wrong too.
+    """
     if _file_state(path) is not None:
-        host.noop(f"{path} exists")
-        return
-    yield f"mkdir -p {shlex.quote(posixpath.dirname(path))}"
+        found = factcache.read(KeyFingerprints, paths=MANAGED_KEYS).get(path, [])
+        if found == [fingerprint]:
+            host.noop(f"{path} holds {key_name} ({fingerprint})")
+            return
+    temporary = f"{path}.unverified"
     yield (
-        f"curl -fsSL --retry 3 -o {shlex.quote(path)}.tmp {shlex.quote(url)} && "
-        f"chmod 644 {shlex.quote(path)}.tmp && mv {shlex.quote(path)}.tmp {shlex.quote(path)}"
+        f"mkdir -p {shlex.quote(posixpath.dirname(path))} && "
+        f"curl -fsSL --retry 3 -o {shlex.quote(temporary)} {shlex.quote(url)}"
     )
+    yield FunctionCommand(_key_matches, (temporary, path, url, key_name, fingerprint), {})
+    quoted = shlex.quote(temporary)
+    yield f"chmod 644 {quoted} && mv -f {quoted} {shlex.quote(path)}"
+
+
+def _key_matches(
+    state: State, host: Host, temporary: str, path: str, url: str, key_name: str, fingerprint: str
+) -> bool:
+    """Run during execution, between the download and the move: the downloaded key's check.
+
+    Returns False (pyinfra then fails the operation on this host) after logging why and
+    removing what was downloaded. pyinfra reports an exception raised here as an unexpected
+    error with a traceback, so the failure is logged, not raised.
+    """
+    found = host.get_fact(KeyFingerprints, paths=(temporary,)).get(temporary, [])
+    problem = keys.mismatch(keys.PinnedKey(key_name, fingerprint), url, found)
+    if problem is None:
+        return True
+    arguments = {
+        key: value
+        for key, value in (host.current_op_global_arguments or {}).items()
+        if key in CONNECTOR_ARGUMENT_KEYS
+    }
+    host.run_shell_command(
+        StringCommand(f"rm -f {shlex.quote(temporary)} {shlex.quote(path)}"), **arguments
+    )
+    host.log_styled(f"Error: {problem}", fg="red", log_func=logger.error)
+    return False
 
 
 def _install_command(manager: str, packages: list[str]) -> str:

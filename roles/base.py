@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from nordkube import node, support
+from nordkube import keys, node
 from nordkube.managed import (
     CENTOS7_VAULT_REPO,
     KUBERNETES_APT_KEY,
     KUBERNETES_APT_SOURCE,
+    KUBERNETES_RPM_KEY,
     KUBERNETES_YUM_REPO,
     NETWORKMANAGER_CNI_FILE,
 )
@@ -18,10 +19,10 @@ from nordkube.support import Platform
 from pyinfra_ext import context
 from pyinfra_ext.operations import (
     file_content,
-    file_downloaded,
     packages_installed,
     selinux_permissive,
     service_running,
+    signing_key_verified,
     swap_disabled,
 )
 from pyinfra_ext.templating import render
@@ -31,7 +32,11 @@ KUBERNETES_UPSTREAM = "https://pkgs.k8s.io"
 
 
 def _kubernetes_repository(settings: Settings, platform: Platform) -> None:
-    """pkgs.k8s.io (or a mirror of it) for this Kubernetes minor; nothing with 'none'."""
+    """pkgs.k8s.io (or a mirror of it) for this Kubernetes minor; nothing with 'none'.
+
+    Its signing key is verified against the pin in nordkube/keys.py on the node first, and the
+    repository is written only once that succeeded (a mirror must serve the same key).
+    """
     if settings.kubernetes_package_source == "none":
         return
     base_url = (
@@ -40,37 +45,33 @@ def _kubernetes_repository(settings: Settings, platform: Platform) -> None:
         else settings.kubernetes_package_source.rstrip("/")
     )
     minor = f"1.{settings.kubernetes_minor()}"
-    if platform.family == "debian":
-        file_downloaded(
-            name=f"Ensure the Kubernetes {minor} signing key is in {KUBERNETES_APT_KEY}",
-            path=KUBERNETES_APT_KEY,
-            url=f"{base_url}/core:/stable:/v{minor}/deb/Release.key",
-        )
-        file_content(
-            name=f"Ensure the Kubernetes {minor} repository is in {KUBERNETES_APT_SOURCE}",
-            path=KUBERNETES_APT_SOURCE,
-            content=render(
-                "base", "kubernetes.list", minor=minor, base_url=base_url, key=KUBERNETES_APT_KEY
-            ),
-        )
-    else:
-        file_content(
-            name=f"Ensure the Kubernetes {minor} repository is in {KUBERNETES_YUM_REPO}",
-            path=KUBERNETES_YUM_REPO,
-            content=render("base", "kubernetes.repo", minor=minor, base_url=base_url),
-        )
-
-
-def _uses_https(settings: Settings, platform: Platform) -> bool:
-    choice = support.choose_containerd(platform, settings.kubernetes_minor())
-    assert choice is not None, "roles.validate refuses unsupported Kubernetes/OS pairs first"
-    return node.uses_https_repositories(settings, choice.source)
+    repository = f"{base_url}/core:/stable:/v{minor}"
+    debian = platform.family == "debian"
+    key_path = KUBERNETES_APT_KEY if debian else KUBERNETES_RPM_KEY
+    key = signing_key_verified(
+        name=f"Ensure the Kubernetes signing key at {key_path} matches its pinned fingerprint",
+        path=key_path,
+        url=f"{repository}/deb/Release.key"
+        if debian
+        else f"{repository}/rpm/repodata/repomd.xml.key",
+        key_name=keys.KUBERNETES.name,
+        fingerprint=keys.KUBERNETES.fingerprint,
+    )
+    path = KUBERNETES_APT_SOURCE if debian else KUBERNETES_YUM_REPO
+    template = "kubernetes.list" if debian else "kubernetes.repo"
+    file_content(
+        name=f"Ensure the Kubernetes {minor} repository is in {path}",
+        path=path,
+        content=render("base", template, minor=minor, base_url=base_url, key=key_path),
+        _if=key.did_succeed,
+    )
 
 
 @deploy("Prepare the base system")
 def base() -> None:
     """Reads: kubernetes_version, kubernetes_package_source; facts: OS (package manager,
-    CentOS 7 vault), NetworkManager running, SELinux state, swap state."""
+    CentOS 7 vault), which containerd the package manager offers (https repositories or
+    not), NetworkManager running, SELinux state, swap state, signing keys present."""
     ctx = context.current()
     platform = ctx.platform
 
@@ -83,7 +84,9 @@ def base() -> None:
     packages_installed(
         name="Ensure the packages kube-proxy and kubeadm need are installed",
         manager=platform.package_manager,
-        packages=node.base_packages(platform, _uses_https(ctx.settings, platform)),
+        packages=node.base_packages(
+            platform, node.uses_https_repositories(ctx.settings, ctx.containerd.source)
+        ),
     )
     _kubernetes_repository(ctx.settings, platform)
     service_running(

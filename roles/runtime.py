@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from nordkube import support
+from nordkube import keys, support
 from nordkube.managed import (
     CONTAINERD_APT_PIN,
     CONTAINERD_CONFIG,
     DOCKER_APT_KEY,
     DOCKER_APT_SOURCE,
+    DOCKER_RPM_KEY,
     DOCKER_YUM_REPO,
 )
 from nordkube.settings import Settings
@@ -17,10 +18,10 @@ from nordkube.support import ContainerdChoice, Platform
 from pyinfra_ext import context
 from pyinfra_ext.operations import (
     file_content,
-    file_downloaded,
     packages_installed,
     registry_hosts_file,
     service_running,
+    signing_key_verified,
 )
 from pyinfra_ext.templating import render
 
@@ -28,19 +29,27 @@ DOCKER_REGISTRY = "https://registry-1.docker.io"
 
 
 def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int) -> None:
-    """Docker's repository, limited to containerd.io and pinned to the chosen series."""
-    if platform.family == "redhat":
+    """Docker's repository, limited to containerd.io and pinned to the chosen series, trusted
+    only once its signing key matched the pin in nordkube/keys.py on the node."""
+    redhat = platform.family == "redhat"
+    key_path, pinned = (
+        (DOCKER_RPM_KEY, keys.DOCKER_RPM) if redhat else (DOCKER_APT_KEY, keys.DOCKER_DEB)
+    )
+    key = signing_key_verified(
+        name=f"Ensure Docker's signing key at {key_path} matches its pinned fingerprint",
+        path=key_path,
+        url=f"https://download.docker.com/linux/{'centos' if redhat else platform.os_id}/gpg",
+        key_name=pinned.name,
+        fingerprint=pinned.fingerprint,
+    )
+    if redhat:
         file_content(
             name=f"Ensure Docker's containerd.io repository is in {DOCKER_YUM_REPO}",
             path=DOCKER_YUM_REPO,
-            content=render("runtime", "docker-ce.repo"),
+            content=render("runtime", "docker-ce.repo", key=key_path),
+            _if=key.did_succeed,
         )
         return
-    file_downloaded(
-        name=f"Ensure Docker's signing key is in {DOCKER_APT_KEY}",
-        path=DOCKER_APT_KEY,
-        url=f"https://download.docker.com/linux/{platform.os_id}/gpg",
-    )
     file_content(
         name=f"Ensure Docker's repository is in {DOCKER_APT_SOURCE}",
         path=DOCKER_APT_SOURCE,
@@ -51,6 +60,7 @@ def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int)
             os_id=platform.os_id,
             codename=platform.codename,
         ),
+        _if=key.did_succeed,
     )
     file_content(
         name=f"Pin containerd.io to the {choice.series} series ({CONTAINERD_APT_PIN})",
@@ -78,12 +88,12 @@ def _registry_mirrors(settings: Settings) -> list[bool]:
 @deploy("Prepare the container runtime")
 def runtime() -> None:
     """Reads: kubernetes_version (containerd source and series, pause image),
-    containerd_registry_mirrors; facts: OS (package manager, codename)."""
+    containerd_registry_mirrors; facts: OS (package manager, codename), which containerd the
+    package manager offers and has installed, signing keys present."""
     ctx = context.current()
     platform, settings = ctx.platform, ctx.settings
     minor = settings.kubernetes_minor()
-    choice = support.choose_containerd(platform, minor)
-    assert choice is not None, "roles.validate refuses unsupported Kubernetes/OS pairs first"
+    choice = ctx.containerd
 
     if choice.source == "docker":
         _docker_repository(platform, choice, minor)

@@ -7,12 +7,13 @@ from pyinfra.api import DeployError, deploy
 
 from nordkube.inventory import inventory_hosts
 from nordkube.settings import Settings
+from nordkube.support import ContainerdOffer, find_platform
 from nordkube.validation import (
     check_host,
     check_unique_identities,
     validate_inventory,
 )
-from pyinfra_ext import factcache
+from pyinfra_ext import context, factcache
 from pyinfra_ext.facts import NodeFacts
 
 
@@ -28,7 +29,8 @@ def validate() -> None:
     Reads every setting (nordkube/settings.py): kubernetes_version, allow_cgroup_v1,
     kube_proxy_mode, private_interface, private_address, node_network, node_mtu, the
     network ranges, etcd_topology and etcd_device; and NodeFacts of all reachable hosts, so
-    hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run.
+    hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run,
+    with ContainerdPackages (which containerd the host's package manager offers).
     """
     problems = validate_inventory(inventory_hosts(inventory))
     if problems:
@@ -37,8 +39,11 @@ def validate() -> None:
     reports = {}
     for each in inventory.get_active_hosts():
         settings = Settings.from_data(each.data.dict(), each.name)
+        node_facts = factcache.read(NodeFacts, each)
+        platform = find_platform(node_facts["os_id"], node_facts["version_id"])
+        offer = context.containerd_offer(platform, each) if platform else ContainerdOffer()
         reports[each.name] = (
-            check_host(each.name, settings, factcache.read(NodeFacts, each)),
+            check_host(each.name, settings, node_facts, containerd=offer),
             each,
         )
     errors = [problem for report, _ in reports.values() for problem in report.errors]

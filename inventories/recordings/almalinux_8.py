@@ -8,6 +8,7 @@ from inventories.recordings.common import (
     CGROUP_V1,
     INOTIFY_WATCHES_BEFORE_5_11,
     MISSING,
+    PROC_SWAPS_NO_SWAP_BEFORE_5_8,
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
@@ -15,6 +16,7 @@ from inventories.recordings.common import (
     ip_addresses,
     ip_links,
     module_states,
+    rpm_containerd,
 )
 
 # /etc/os-release. Source: alisw/alibuild tests/test_utilities.py, ALMA_8_OS_RELEASE (commit
@@ -68,9 +70,16 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING)
 # reads only whether the line is non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko.xz"]
 
+# ContainerdPackages: see common.rpm_containerd (the three default repositories' metadata
+# cached, none offers containerd).
+CONTAINERD = rpm_containerd(3)
+
 RECORDING = Recording(
     host="@fake/almalinux-8",
     package_query="rpm",
+    containerd=CONTAINERD,
+    # Kernel before 5.8: the older /proc/swaps header (common.PROC_SWAPS_NO_SWAP).
+    swaps=PROC_SWAPS_NO_SWAP_BEFORE_5_8,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V1,  # systemd 239 mounts the hybrid hierarchy by default

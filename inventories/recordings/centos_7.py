@@ -12,6 +12,7 @@ from inventories.recordings.common import (
     AVAILABLE,
     CGROUP_V1,
     INOTIFY_WATCHES_BEFORE_5_11,
+    PROC_SWAPS_NO_SWAP_BEFORE_5_8,
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
@@ -19,6 +20,7 @@ from inventories.recordings.common import (
     ip_addresses,
     ip_links,
     module_states,
+    rpm_containerd,
 )
 
 # /etc/os-release as shipped by centos-release 7 (identical for every 7.x point release).
@@ -74,9 +76,17 @@ NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko.xz"]
 # 644 is the package's (centos-release.spec installs /etc/yum.repos.d/* with `install -m 644`).
 CENTOS_BASE_REPO_DIGEST = "unrecorded-sha256-of-centos-release-7.9.2009-CentOS-Base.repo"
 
+# ContainerdPackages: MODELLED as no cached metadata at all: the stock repositories point at
+# mirrors that are gone, so yum could never fetch any (see common.rpm_containerd for what
+# the repositories would offer: no containerd).
+CONTAINERD = rpm_containerd(0)
+
 RECORDING = Recording(
     host="@fake/centos-7",
     package_query="rpm",
+    containerd=CONTAINERD,
+    # Kernel before 5.8: the older /proc/swaps header (common.PROC_SWAPS_NO_SWAP).
+    swaps=PROC_SWAPS_NO_SWAP_BEFORE_5_8,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V1,  # systemd 219 mounts only the legacy hierarchy

@@ -34,6 +34,7 @@ from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
 from nordkube.settings import IPVS_SCHEDULERS, KUBE_PROXY_MODES, Settings
 from pyinfra_ext.facts import (
     SECTION,
+    ContainerdPackages,
     FileStates,
     InstalledPackages,
     KernelModules,
@@ -48,10 +49,15 @@ from pyinfra_ext.facts import (
 # The header each fact command echoes before a section's output (roles/facts.py `_section`):
 # it is part of the command's own output, so it is part of every recording.
 
-# /proc/swaps with no swap active is its header line alone. Source: Linux mm/swapfile.c,
-# swap_show(): seq_puts(swap, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), the same
-# from 3.10 to 6.12.
+# /proc/swaps with no swap active is its header line alone (Linux mm/swapfile.c, swap_show()).
+# Since Linux 5.8 Size and Used are followed by two tabs, "Filename\t\t\t\tType\t\tSize\t\t
+# Used\t\tPriority"; before 5.8 by one, "Filename\t\t\t\tType\t\tSize\tUsed\tPriority" (the
+# form since Linux 2.4.16's "mm/swapfile.c/get_swaparea_info - a cosmetic change"). The
+# per-OS modules of kernels before 5.8 (3.10, 4.15, 4.18, 5.4) use the older one; RHEL 8's
+# 4.18 is taken by its version (whether Red Hat backported the 5.8 change is not checked).
+# SwapState skips the header either way.
 PROC_SWAPS_NO_SWAP = ["Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"]
+PROC_SWAPS_NO_SWAP_BEFORE_5_8 = ["Filename\t\t\t\tType\t\tSize\tUsed\tPriority"]
 
 # `systemctl list-unit-files --type=swap --no-legend` on a host without swap units: nothing
 # (--no-legend drops the header and the "0 unit files listed." footer; systemctl(1)).
@@ -89,6 +95,24 @@ INOTIFY_WATCHES_BEFORE_5_11 = "8192"
 # depends on the host's RAM and on the kernel's struct sizes). Any value below 1048576, which
 # every VPS under roughly 100 GiB of RAM gets, leads to the same plan.
 INOTIFY_WATCHES_RAM_DERIVED = "31566"
+
+
+def apt_containerd(lists: int, policy: list[str]) -> list[str]:
+    """ContainerdPackages' answer on apt: how many package lists apt has (MODELLED: the
+    distribution's default sources, one Packages list per suite and component), and
+    `apt-cache policy containerd containerd.io` (per-OS, sourced). containerd.io prints
+    nothing: Docker's repository is not configured on a fresh node."""
+    return _sections([("metadata", [str(lists)]), ("policy", policy)])
+
+
+def rpm_containerd(repositories: int) -> list[str]:
+    """ContainerdPackages' answer on EL: neither package installed, and the cached metadata
+    of the distribution's repositories (MODELLED: their count, metadata cached as after the
+    image's own `dnf makecache`) offers neither: containerd is in no repository of RHEL and
+    its rebuilds (Rocky, Alma, CentOS 7: BaseOS/AppStream/extras, base/updates/extras), which
+    is why Docker's and the Kubernetes docs install containerd.io from Docker's repository."""
+    return _sections([("metadata", [str(repositories)]), ("installed", []), ("available", [])])
+
 
 # The states KernelModules prints per module (roles/facts.py): "loaded" (in /proc/modules),
 # "builtin" (in modules.builtin), "available" (modinfo finds it), "missing".
@@ -246,6 +270,8 @@ class Recording:
     selinux: list[str] | None = None
     # path -> "<sha256> <mode>" for the managed files that exist on the fresh node.
     files: dict[str, str] = field(default_factory=dict)
+    # ContainerdPackages' output (apt_containerd or rpm_containerd).
+    containerd: list[str] = field(default_factory=list)
     swaps: list[str] = field(default_factory=lambda: list(PROC_SWAPS_NO_SWAP))
     swap_units: list[str] = field(default_factory=lambda: list(NO_SWAP_UNITS))
 
@@ -295,6 +321,7 @@ class Recording:
         }
         if self.selinux is not None:
             responses[marker(SelinuxState.__name__)] = self.selinux
+        responses[marker(ContainerdPackages.__name__)] = self.containerd
         for modules in self._module_lists():
             responses[KernelModules().command(modules=modules)] = [
                 f"{module} {self.modules[module]}" for module in modules

@@ -11,6 +11,7 @@ from inventories.recordings.common import (
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
+    apt_containerd,
     file_lines,
     ip_addresses,
     ip_links,
@@ -56,9 +57,27 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING)
 # non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko"]
 
+# ContainerdPackages: `apt-cache policy containerd containerd.io` as apt printed it for
+# bullseye, bullseye-updates and bullseye-security main (recorded with apt on a Debian machine
+# for this project, 2026-12; packages.debian.org/bullseye/containerd lists the same version).
+CONTAINERD = apt_containerd(
+    3,
+    [
+        "containerd:",
+        "  Installed: (none)",
+        "  Candidate: 1.4.13~ds1-1~deb11u6",
+        "  Version table:",
+        "     1.4.13~ds1-1~deb11u6 500",
+        "        500 http://deb.debian.org/debian-security bullseye-security/main amd64 Packages",
+        "     1.4.13~ds1-1~deb11u4 500",
+        "        500 http://deb.debian.org/debian bullseye/main amd64 Packages",
+    ],
+)
+
 RECORDING = Recording(
     host="@fake/debian-11",
     package_query="apt",
+    containerd=CONTAINERD,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V2,  # unified hierarchy by default from Debian 11 on

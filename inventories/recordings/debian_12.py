@@ -12,6 +12,7 @@ from inventories.recordings.common import (
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
+    apt_containerd,
     file_lines,
     ip_addresses,
     ip_links,
@@ -57,9 +58,27 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING, nf_tables=AVAILABLE)
 # non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko"]
 
+# ContainerdPackages: `apt-cache policy containerd containerd.io` as apt printed it for
+# bookworm, bookworm-updates and bookworm-security main (recorded with apt on a Debian machine
+# for this project, 2026-12; packages.debian.org/bookworm/containerd lists the same version).
+CONTAINERD = apt_containerd(
+    3,
+    [
+        "containerd:",
+        "  Installed: (none)",
+        "  Candidate: 1.6.20~ds1-1+deb12u3",
+        "  Version table:",
+        "     1.6.20~ds1-1+deb12u3 500",
+        "        500 http://deb.debian.org/debian bookworm/main amd64 Packages",
+        "     1.6.20~ds1-1+deb12u2 500",
+        "        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages",
+    ],
+)
+
 RECORDING = Recording(
     host="@fake/debian-12",
     package_query="apt",
+    containerd=CONTAINERD,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V2,  # unified hierarchy by default from Debian 11 on

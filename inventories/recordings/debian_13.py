@@ -12,6 +12,7 @@ from inventories.recordings.common import (
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
+    apt_containerd,
     file_lines,
     ip_addresses,
     ip_links,
@@ -60,9 +61,26 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING, nf_tables=AVAILABLE)
 # whether the line is non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko.xz"]
 
+# ContainerdPackages: `apt-cache policy containerd containerd.io` as apt printed it for
+# trixie, trixie-updates and trixie-security main (recorded with apt on a Debian machine
+# for this project, 2026-12; packages.debian.org/trixie/containerd lists the same version).
+CONTAINERD = apt_containerd(
+    3,
+    [
+        "containerd:",
+        "  Installed: (none)",
+        "  Candidate: 1.7.24~ds1-6+deb13u1",
+        "  Version table:",
+        "     1.7.24~ds1-6+deb13u1 500",
+        "        500 http://deb.debian.org/debian trixie/main amd64 Packages",
+        "        500 http://deb.debian.org/debian-security trixie-security/main amd64 Packages",
+    ],
+)
+
 RECORDING = Recording(
     host="@fake/debian-13",
     package_query="apt",
+    containerd=CONTAINERD,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V2,  # unified hierarchy by default from Debian 11 on

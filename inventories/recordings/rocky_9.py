@@ -16,6 +16,7 @@ from inventories.recordings.common import (
     ip_addresses,
     ip_links,
     module_states,
+    rpm_containerd,
 )
 
 # /etc/os-release. Source: alisw/alibuild tests/test_utilities.py, ROCKY_9_OS_RELEASE (commit
@@ -65,9 +66,14 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING, nf_tables=AVAILABLE)
 # reads only whether the line is non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko.xz"]
 
+# ContainerdPackages: see common.rpm_containerd (the three default repositories' metadata
+# cached, none offers containerd).
+CONTAINERD = rpm_containerd(3)
+
 RECORDING = Recording(
     host="@fake/rocky-9",
     package_query="rpm",
+    containerd=CONTAINERD,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V2,  # EL9's systemd mounts the unified hierarchy

@@ -8,9 +8,11 @@ from inventories.recordings.common import (
     CGROUP_V1,
     INOTIFY_WATCHES_BEFORE_5_11,
     MISSING,
+    PROC_SWAPS_NO_SWAP_BEFORE_5_8,
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
+    apt_containerd,
     file_lines,
     ip_addresses,
     ip_links,
@@ -58,9 +60,27 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING)
 # on 22.04 prints .../ipvs/ip_vs.ko). nordkube reads only whether the line is non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko"]
 
+# ContainerdPackages: containerd 1.7.24-0ubuntu1~20.04.2 is the candidate from focal-updates
+# (packages.ubuntu.com/focal-updates/containerd; seen as `apt-cache policy` output in a
+# security review of a 20.04 host). `apt-cache policy` prints its version table next (left out:
+# nordkube reads only Installed and Candidate). The list count is MODELLED (main, restricted,
+# universe, multiverse of focal, -updates, -security and -backports).
+CONTAINERD = apt_containerd(
+    16,
+    [
+        "containerd:",
+        "  Installed: (none)",
+        "  Candidate: 1.7.24-0ubuntu1~20.04.2",
+        "  Version table:",
+    ],
+)
+
 RECORDING = Recording(
     host="@fake/ubuntu-20.04",
     package_query="apt",
+    containerd=CONTAINERD,
+    # Kernel before 5.8: the older /proc/swaps header (common.PROC_SWAPS_NO_SWAP).
+    swaps=PROC_SWAPS_NO_SWAP_BEFORE_5_8,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V1,  # systemd 245 mounts the hybrid hierarchy by default

@@ -12,6 +12,7 @@ from inventories.recordings.common import (
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
+    apt_containerd,
     file_lines,
     ip_addresses,
     ip_links,
@@ -59,9 +60,25 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING, nf_tables=AVAILABLE)
 # on 22.04 prints .../ipvs/ip_vs.ko). nordkube reads only whether the line is non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko"]
 
+# ContainerdPackages: containerd 2.2.1-0ubuntu1~22.04.2 is the candidate from
+# jammy-updates/main and jammy-security/main (packages.ubuntu.com/jammy-updates/containerd; the
+# index as quoted in a deployment log). `apt-cache policy` prints its version table next (left
+# out: nordkube reads only Installed and Candidate). The list count is MODELLED (main,
+# restricted, universe, multiverse of jammy, -updates, -security and -backports).
+CONTAINERD = apt_containerd(
+    16,
+    [
+        "containerd:",
+        "  Installed: (none)",
+        "  Candidate: 2.2.1-0ubuntu1~22.04.2",
+        "  Version table:",
+    ],
+)
+
 RECORDING = Recording(
     host="@fake/ubuntu-22.04",
     package_query="apt",
+    containerd=CONTAINERD,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V2,  # unified hierarchy by default from Ubuntu 21.10 on

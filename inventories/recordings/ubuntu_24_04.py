@@ -12,6 +12,7 @@ from inventories.recordings.common import (
     SYSCTL_BOOT_DEFAULTS,
     Identity,
     Recording,
+    apt_containerd,
     file_lines,
     ip_addresses,
     ip_links,
@@ -61,9 +62,26 @@ MODULES = module_states(nf_conntrack_ipv4=MISSING, nf_tables=AVAILABLE)
 # non-empty.
 NF_TABLES = [f"/lib/modules/{KERNEL}/kernel/net/netfilter/nf_tables.ko"]
 
+# ContainerdPackages: containerd 2.2.1-0ubuntu1~24.04.3 is the candidate from noble-updates
+# (packages.ubuntu.com/noble-updates/containerd; installed as such by `apt-get install
+# containerd` in 24.04 setup guides, containerd --version 2.2.1). `apt-cache policy` prints its
+# version table next (left out: nordkube reads only Installed and Candidate). The list count is
+# MODELLED (main, restricted, universe, multiverse of noble, -updates, -security and
+# -backports).
+CONTAINERD = apt_containerd(
+    16,
+    [
+        "containerd:",
+        "  Installed: (none)",
+        "  Candidate: 2.2.1-0ubuntu1~24.04.3",
+        "  Version table:",
+    ],
+)
+
 RECORDING = Recording(
     host="@fake/ubuntu-24.04",
     package_query="apt",
+    containerd=CONTAINERD,
     os_release=OS_RELEASE,
     kernel=KERNEL,
     cgroup=CGROUP_V2,  # unified hierarchy by default from Ubuntu 21.10 on

@@ -59,34 +59,36 @@ EXPECTED = {
         "/etc/yum.repos.d/docker-ce.repo",
     ),
     "rocky-8": Expected(
-        "dnf install", False, True, "'containerd.io-2.1.*'", "1.35", 3,
+        "dnf install", False, True, "'containerd.io-2.2.*'", "1.35", 3,
         "/etc/yum.repos.d/docker-ce.repo",
     ),
     "rocky-9": Expected(
-        "dnf install", False, False, "'containerd.io-2.1.*'", "1.35", 3,
+        "dnf install", False, False, "'containerd.io-2.2.*'", "1.35", 3,
         "/etc/yum.repos.d/docker-ce.repo",
     ),
     "almalinux-8": Expected(
-        "dnf install", False, True, "'containerd.io-2.1.*'", "1.35", 3,
+        "dnf install", False, True, "'containerd.io-2.2.*'", "1.35", 3,
         "/etc/yum.repos.d/docker-ce.repo",
     ),
     "almalinux-9": Expected(
-        "dnf install", False, False, "'containerd.io-2.1.*'", "1.35", 3,
+        "dnf install", False, False, "'containerd.io-2.2.*'", "1.35", 3,
         "/etc/yum.repos.d/docker-ce.repo",
     ),
     "ubuntu-18.04": Expected(
         APT, True, True, "containerd.io", "1.28", 2, "/etc/apt/sources.list.d/docker.list"
     ),
-    "ubuntu-20.04": Expected(APT, False, True, "containerd", "1.35", 2, None),
-    "ubuntu-22.04": Expected(APT, False, False, "containerd", "1.35", 2, None),
-    "ubuntu-24.04": Expected(APT, False, False, "containerd", "1.35", 2, None),
+    "ubuntu-20.04": Expected(APT, False, True, "containerd", "1.33", 2, None),
+    "ubuntu-22.04": Expected(APT, False, False, "containerd", "1.35", 3, None),
+    "ubuntu-24.04": Expected(APT, False, False, "containerd", "1.35", 3, None),
     "debian-11": Expected(
         APT, False, False, "containerd.io", "1.35", 3, "/etc/apt/sources.list.d/docker.list"
     ),
     "debian-12": Expected(
         APT, False, False, "containerd.io", "1.35", 3, "/etc/apt/sources.list.d/docker.list"
     ),
-    "debian-13": Expected(APT, False, False, "containerd", "1.35", 2, None),
+    "debian-13": Expected(
+        APT, False, False, "containerd.io", "1.35", 3, "/etc/apt/sources.list.d/docker.list"
+    ),
 }  # fmt: skip
 CGROUP_V1_AT_1_35 = sorted(
     f"@fake/{name}"
@@ -319,7 +321,7 @@ def test_cgroup_v1_hosts_are_refused_at_1_35_without_allow_cgroup_v1() -> None:
     refused = re.findall(r"(@fake/\S+): allow_cgroup_v1: the host runs cgroup v1", result.stderr)
     assert sorted(refused) == CGROUP_V1_AT_1_35
     # Only the facts validation needs were read: no operation was prepared on any host.
-    assert asked_facts(result.stderr) == {"NodeFacts"}
+    assert asked_facts(result.stderr) == {"NodeFacts", "ContainerdPackages"}
 
 
 def test_an_unknown_kube_proxy_mode_is_refused_before_any_fact() -> None:

@@ -2,13 +2,21 @@
 
 import pytest
 
+from nordkube import validation
 from nordkube.settings import Settings, cluster_setting_names
+from nordkube.support import ContainerdOffer
 from nordkube.validation import (
     InventoryHost,
-    check_host,
     check_unique_identities,
     validate_inventory,
 )
+
+# What Debian 12's apt offers (inventories/recordings/debian_12.py).
+DEBIAN_12 = ContainerdOffer(candidates={"containerd": "1.6.20~ds1-1+deb12u3"})
+
+
+def check_host(name, settings, facts, containerd=DEBIAN_12):
+    return validation.check_host(name, settings, facts, containerd=containerd)
 
 
 def host(name, *groups, **data):
@@ -172,8 +180,10 @@ def test_cgroup_v1_is_refused_on_1_35_unless_allowed():
     assert [p.setting for p in refused.errors] == ["allow_cgroup_v1"]
     allowed = check_host("node1", settings(allow_cgroup_v1=True), facts(cgroup="tmpfs"))
     assert allowed.errors == []
+    # 1.34 itself is refused on Debian 12 (end-of-life, and Debian 12 runs 1.35), but not
+    # for cgroup v1.
     older = check_host("node1", settings(kubernetes_version="1.34.2"), facts(cgroup="tmpfs"))
-    assert older.errors == []
+    assert "allow_cgroup_v1" not in [p.setting for p in older.errors]
 
 
 def test_unsupported_os_is_refused():
@@ -183,9 +193,41 @@ def test_unsupported_os_is_refused():
 
 def test_centos7_beyond_its_cap_is_refused_naming_kubernetes_version():
     centos = facts(os_id="centos", version_id="7", cgroup="tmpfs", kernel="3.10.0-1160.el7.x86_64")
-    report = check_host("node1", settings(allow_cgroup_v1=True), centos)
+    report = check_host("node1", settings(allow_cgroup_v1=True), centos, ContainerdOffer())
     assert [p.setting for p in report.errors] == ["kubernetes_version"]
     assert "newest that works there is 1.30" in str(report.errors[0])
+
+
+def test_an_end_of_life_minor_is_a_warning_where_the_os_needs_it():
+    centos = facts(os_id="centos", version_id="7", cgroup="tmpfs", kernel="3.10.0-1160.el7.x86_64")
+    report = check_host("node1", settings(kubernetes_version="1.30.14"), centos, ContainerdOffer())
+    assert report.errors == []
+    assert [str(w) for w in report.warnings] == [
+        "node1: kubernetes_version: Kubernetes 1.30 is end-of-life (upstream maintains 1.35 to "
+        "1.37); accepted because the newest CentOS 7 can run is 1.30"
+    ]
+
+
+def test_an_end_of_life_minor_is_refused_where_a_maintained_one_runs():
+    report = check_host("node1", settings(kubernetes_version="1.28.15"), facts())
+    assert [str(p) for p in report.errors] == [
+        "node1: kubernetes_version: Kubernetes 1.28 is end-of-life (upstream maintains 1.35 to "
+        "1.37) and Debian 12 can run 1.37: use a maintained release"
+    ]
+
+
+def test_a_minor_beyond_the_newest_is_refused():
+    report = check_host("node1", settings(kubernetes_version="1.38.0"), facts())
+    assert [p.setting for p in report.errors] == ["kubernetes_version"]
+    assert "upstream maintains 1.35 to 1.37" in str(report.errors[0])
+
+
+def test_unknown_package_lists_are_a_warning_naming_the_choice():
+    report = check_host("node1", settings(), facts(), ContainerdOffer(metadata=False))
+    assert report.errors == []
+    assert any(
+        "no package lists" in str(w) and "containerd.io 2.2" in str(w) for w in report.warnings
+    )
 
 
 def test_nftables_needs_kernel_5_13_and_nf_tables():
