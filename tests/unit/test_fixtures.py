@@ -14,6 +14,8 @@ so a JSON list becomes the tuple the real fact returns.
 
 Commands are compared in this readable form:
 - a shell command (str or StringCommand): its text, `str(command)`;
+- a FunctionCommand (run on the controller during execution): `["call", <function name>,
+  [<its arguments>]]`;
 - a FileUploadCommand: `["upload", <content uploaded>, <remote path>]` (content as text; a
   local file given by path is shown as that path).
 """
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra.api import FactBase, FileUploadCommand, StringCommand
+from pyinfra.api import FactBase, FileUploadCommand, FunctionCommand, StringCommand
 from pyinfra.api.util import get_kwargs_str
 from pyinfra.context import ctx_host, ctx_state
 
@@ -184,6 +186,8 @@ def readable(command: Any) -> Any:
         return command.strip()
     if isinstance(command, StringCommand):
         return str(command)
+    if isinstance(command, FunctionCommand):
+        return ["call", command.function.__name__, list(command.args)]
     if isinstance(command, FileUploadCommand):
         if isinstance(command.src, IOBase):
             command.src.seek(0)
