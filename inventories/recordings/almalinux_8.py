@@ -43,10 +43,8 @@ OS_RELEASE = file_lines(
     "SUPPORT_END=2029-06-01\n"
 )
 
-# `uname -r`. Source: AlmaLinux 8.10 ships RHEL 8.10's kernel under the
-# same version-release (the Rocky 8.10 recording in rocky_8.py has it too); seen as
-# "AlmaLinux 8.10 (Cerulean Leopard) ... Kernel: Linux 4.18.0-553.el8_10.x86_64" in a
-# transcript found through the code index whose repository was not identified.
+# `uname -r`. Source: AlmaLinux/wiki docs/release-notes/8.10.md, "Distributed kernel version:
+# 4.18.0-553.el8_10" (the x86_64 build's release string appended).
 KERNEL = "4.18.0-553.el8_10.x86_64"
 
 # Per-host values (see common.Identity): stand-ins in the real formats.

@@ -43,10 +43,8 @@ OS_RELEASE = file_lines(
     "SUPPORT_END=2032-06-01\n"
 )
 
-# `uname -r`. Source: AlmaLinux 9.6's release kernel; recorded as
-# "Linux version 5.14.0-570.12.1.el9_6.x86_64 (mockbuild@x64-builder02.almalinux.org)" in a
-# boot journal, and as "OS: AlmaLinux 9.6 (Sage Margay) / Kernel: 5.14.0-570.12.1.el9_6.x86_64"
-# in a cluster setup guide, both found through the code index (repositories not identified).
+# `uname -r`. Source: AlmaLinux/wiki docs/release-notes/9.6.md, "Distributed kernel version:
+# 5.14.0-570.12.1.el9_6" (the x86_64 build's release string appended).
 KERNEL = "5.14.0-570.12.1.el9_6.x86_64"
 
 # Per-host values (see common.Identity): stand-ins in the real formats.
