@@ -84,7 +84,7 @@ RECORDING = Recording(
     # NetworkManager configures the NICs and marks its static addresses noprefixroute.
     addresses=ip_addresses(IDENTITY, flags="noprefixroute"),
     nf_tables=NF_TABLES,
-    # NetworkManager is the EL default network service (active on a fresh install).
+    # Modelled: NetworkManager is the EL default network service (active on a fresh install).
     networkmanager=["active"],
     modules=MODULES,
     sysctls={
@@ -102,7 +102,7 @@ RECORDING = Recording(
     # 252 prints "inactive" for a unit that does not exist, is-enabled prints only to
     # stderr (discarded), hence the trailing space.
     services={"containerd": "inactive ", "chrony": "inactive ", "chronyd": "inactive "},
-    # SELinux is enforcing after installation (the EL default; selinux-policy's config).
+    # Modelled: SELinux is enforcing after installation (the EL default; selinux-policy's config).
     selinux=["::nordkube:live", "Enforcing", "::nordkube:config", "SELINUX=enforcing"],
 )
 

@@ -97,7 +97,8 @@ RECORDING = Recording(
     # NetworkManager configures the NICs and marks its static addresses noprefixroute.
     addresses=ip_addresses(IDENTITY, flags="noprefixroute"),
     nf_tables=NF_TABLES,
-    # NetworkManager is EL7's default network service (enabled by the minimal install).
+    # Modelled: NetworkManager is EL7's default network service (enabled by the minimal
+    # install).
     networkmanager=["active"],
     modules=MODULES,
     sysctls={
@@ -117,7 +118,7 @@ RECORDING = Recording(
     # "inactive"). From memory of v219's systemctl.c, not re-read here; nordkube treats both
     # as "not active". is-enabled prints only to stderr (discarded): the trailing space.
     services={"containerd": "unknown ", "chrony": "unknown ", "chronyd": "unknown "},
-    # SELinux is enforcing after installation (RHEL's default; selinux-policy's config).
+    # Modelled: SELinux is enforcing after installation (RHEL's default; selinux-policy's config).
     selinux=["::nordkube:live", "Enforcing", "::nordkube:config", "SELINUX=enforcing"],
     files={"/etc/yum.repos.d/CentOS-Base.repo": f"{CENTOS_BASE_REPO_DIGEST} 644"},
 )

@@ -34,10 +34,13 @@ from nordkube.managed import MANAGED_FILES, MANAGED_SERVICES
 from nordkube.settings import IPVS_SCHEDULERS, KUBE_PROXY_MODES, Settings
 from pyinfra_ext.facts import (
     SECTION,
+    BootConfig,
+    ClusterState,
     ContainerdPackages,
     FileStates,
     InstalledPackages,
     KernelModules,
+    KubeadmState,
     NodeFacts,
     SelinuxState,
     ServiceStates,
@@ -62,6 +65,28 @@ PROC_SWAPS_NO_SWAP_BEFORE_5_8 = ["Filename\t\t\t\tType\t\tSize\tUsed\tPriority"]
 # `systemctl list-unit-files --type=swap --no-legend` on a host without swap units: nothing
 # (--no-legend drops the header and the "0 unit files listed." footer; systemctl(1)).
 NO_SWAP_UNITS: list[str] = []
+
+# ServiceStates' line for a service that is not installed, for the services a recording does
+# not list (the kubelet on a fresh node): systemd prints "inactive" for a unit that does not
+# exist, and `systemctl is-enabled` prints to stderr only (discarded), hence the trailing space
+# (the per-OS modules record the same for containerd).
+SERVICE_NOT_INSTALLED = "inactive "
+
+# MODELLED, the same for every OS: KubeadmState on a node kubeadm never ran on. None of
+# kubeadm's files exists, so the file and admin.conf sections are empty; `systemctl is-active
+# kubelet` prints "inactive" (no such unit); kubeadm and kubelet are not installed, so their
+# version commands print nothing (their errors are discarded).
+KUBEADM_STATE_FRESH = [
+    f"{SECTION}files",
+    f"{SECTION}admin-sha256",
+    f"{SECTION}kubelet",
+    "inactive",
+    f"{SECTION}kubeadm",
+    f"{SECTION}kubelet-version",
+]
+# MODELLED: ClusterState where /etc/kubernetes/admin.conf does not exist prints nothing (the
+# command asks the API only when it is there).
+CLUSTER_STATE_NO_ADMIN_CONF: list[str] = []
 
 # `cgroup` section: `stat -fc %T /sys/fs/cgroup/` prints the filesystem type's name (coreutils
 # src/stat.c human_fstype): "tmpfs" where systemd mounts the legacy/hybrid hierarchy (cgroup
@@ -121,15 +146,16 @@ MISSING = "missing"
 
 
 def module_states(nf_conntrack_ipv4: str, nf_tables: str | None = None) -> dict[str, str]:
-    """KernelModules' answer for every module a kube-proxy mode may ask about.
+    """KernelModules' answer for every module a kube-proxy mode may ask about (MODELLED).
 
-    On a fresh node none is loaded, and in the Debian, Ubuntu and RHEL-family kernel configs
-    the IPVS core and schedulers, nf_conntrack, br_netfilter and overlay are modules (=m), so
-    modinfo finds them: "available" (docs/domain.md, "Kernel modules"; e.g. a recorded `modinfo
-    ip_vs` on Ubuntu 22.04 prints /lib/modules/5.15.0-73-generic/kernel/net/netfilter/ipvs/
-    ip_vs.ko). Per OS: whether nf_conntrack_ipv4 still exists (kernels before 4.19, except
-    RHEL 8 which merged it on 4.18), and nf_tables, recorded only where kube-proxy's nftables
-    mode can pass validation (kernel >= 5.13); elsewhere that probe is never sent.
+    Modelled, not recorded from one machine: on a fresh node none is loaded, and in the Debian,
+    Ubuntu and RHEL-family kernel configs the IPVS core and schedulers, nf_conntrack,
+    br_netfilter and overlay are modules (=m), so modinfo finds them: "available"
+    (docs/domain.md, "Kernel modules"; e.g. a recorded `modinfo ip_vs` on Ubuntu 22.04 prints
+    /lib/modules/5.15.0-73-generic/kernel/net/netfilter/ipvs/ ip_vs.ko). Per OS: whether
+    nf_conntrack_ipv4 still exists (kernels before 4.19, except RHEL 8 which merged it on 4.18),
+    and nf_tables, recorded only where kube-proxy's nftables mode can pass validation (kernel >=
+    5.13); elsewhere that probe is never sent.
     """
     states = {
         module: AVAILABLE
@@ -292,6 +318,17 @@ class Recording:
             ]
         )
 
+    def boot_config(self) -> list[str]:
+        """BootConfig's output. MODELLED, the same for every OS: no sysctl.d or modprobe.d
+        file is listed, which plans exactly as the distributions' own files do, since none of
+        them sets a key nordkube persists or has an install, blacklist or alias rule for a
+        module it loads (Debian 12's, as the lab's image has them: /etc/sysctl.conf through
+        99-sysctl.conf, all comments; 50-pid-max.conf, kernel.pid_max; 99-protect-links.conf,
+        fs.protected_*; /usr/lib/modprobe.d/systemd.conf, options lines only). The kernel
+        command line is the form GRUB boots the distribution's kernel with."""
+        cmdline = f"BOOT_IMAGE=/boot/vmlinuz-{self.kernel} root=/dev/vda1 ro"
+        return _sections([("cmdline", [cmdline])])
+
     def installed_packages(self) -> list[str]:
         # Nothing nordkube installs is present: dpkg-query prints nothing on stdout for a
         # package it has never seen (only "no packages found matching" on stderr, discarded);
@@ -313,7 +350,8 @@ class Recording:
             # any package list the deploy asks about.
             marker(InstalledPackages.__name__): self.installed_packages(),
             ServiceStates().command(services=MANAGED_SERVICES): [
-                f"{service} {self.services[service]}" for service in MANAGED_SERVICES
+                f"{service} {self.services.get(service, SERVICE_NOT_INSTALLED)}"
+                for service in MANAGED_SERVICES
             ],
             marker(SwapState.__name__): _sections(
                 [("swaps", self.swaps), ("fstab", self.fstab), ("unit-files", self.swap_units)]
@@ -322,6 +360,9 @@ class Recording:
         if self.selinux is not None:
             responses[marker(SelinuxState.__name__)] = self.selinux
         responses[marker(ContainerdPackages.__name__)] = self.containerd
+        responses[marker(BootConfig.__name__)] = self.boot_config()
+        responses[marker(KubeadmState.__name__)] = KUBEADM_STATE_FRESH
+        responses[marker(ClusterState.__name__)] = CLUSTER_STATE_NO_ADMIN_CONF
         for modules in self._module_lists():
             responses[KernelModules().command(modules=modules)] = [
                 f"{module} {self.modules[module]}" for module in modules
