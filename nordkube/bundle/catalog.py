@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from nordkube.bundle.errors import BundleError
-from nordkube.bundle.recipe import ASSETS, GoRecipe, source_digests
+from nordkube.bundle.recipe import ASSETS, GoRecipe, SourceEdit, source_digests
 from nordkube.bundle.versions import KubernetesVersion
-from nordkube.bundle.wrapper import wrapper_gomod
+from nordkube.bundle.wrapper import go_directive, wrapper_gomod
 
 KUBERNETES_BINARIES = (
     "kubeadm",
@@ -47,7 +49,19 @@ ETCD_MODULES = ("go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/etcdctl/v3")
 COREDNS_MODULE = "github.com/coredns/coredns"
 CRICTL_MODULE = "sigs.k8s.io/cri-tools"
 FLANNEL_MODULE = "github.com/flannel-io/flannel"
+# Tencent Cloud's VPC SDK, which only flannel's tencentvpc backend imports, is not served by the
+# module proxy: flannel is built without that backend (vxlan, host-gw, wireguard are unaffected).
+FLANNEL_EDITS = (
+    SourceEdit(
+        FLANNEL_MODULE,
+        FLANNEL,
+        "main.go",
+        ('_ "github.com/flannel-io/flannel/pkg/backend/tencentvpc"',),
+    ),
+)
 STRIP = ("-s", "-w")
+
+Fetch = Callable[[str, str], dict[str, Any]]
 
 
 def kubernetes_recipes(version: KubernetesVersion, wrapper: str, build_date: str) -> list[GoRecipe]:
@@ -76,7 +90,7 @@ def kubernetes_recipes(version: KubernetesVersion, wrapper: str, build_date: str
     ]
 
 
-def containerd_version(version: KubernetesVersion) -> str:
+def containerd_release(version: KubernetesVersion) -> str:
     try:
         return CONTAINERD_RELEASES[version.minor_line]
     except KeyError:
@@ -95,7 +109,7 @@ def release_dependency(dependencies_yaml: str, name: str) -> str:
     raise BundleError(f"build/dependencies.yaml of this release names no {name!r} version")
 
 
-def runc_version(containerd_dir: Path) -> str:
+def runc_release(containerd_dir: Path) -> str:
     """The runc release containerd is tested with."""
     path = containerd_dir / "script/setup/runc-version"
     try:
@@ -132,17 +146,21 @@ def wrapped(
     directory: str = "bin",
     tags: tuple[str, ...] = (),
     cgo: bool = False,
+    edits: tuple[SourceEdit, ...] = (),
 ) -> GoRecipe:
-    """A recipe that builds `outputs` from the required modules through a wrapper."""
+    """A recipe that builds `outputs` from the required modules through a wrapper; each edited
+    module is replaced by its edited copy."""
+    replaces = [(edit.module, f"./{edit.directory}", "") for edit in edits]
     return GoRecipe(
         name=name,
         version=version,
         outputs=outputs,
-        gomod=wrapper_gomod(f"nordkube.local/bundle/{name}", go, requires),
+        gomod=wrapper_gomod(f"nordkube.local/bundle/{name}", go, requires, replaces),
         directory=directory,
         ldflags=ldflags,
         tags=tags,
         cgo=cgo,
+        edits=edits,
     )
 
 
@@ -166,3 +184,119 @@ def project_recipe(name: str, program: str) -> GoRecipe:
     return GoRecipe(
         name=name, version=version, outputs=((name, f"nordkube.local/{program}"),), source=program
     )
+
+
+def go_line(*infos: dict[str, Any]) -> str:
+    """The newest `go` line among the modules a wrapper requires."""
+    lines = [go_directive(Path(info["GoMod"]).read_text()) for info in infos]
+    return max(lines, key=lambda line: tuple(int(part) for part in line.split(".")))
+
+
+def companion_recipes(
+    version: KubernetesVersion, kubernetes_dir: Path, images: list[str], fetch: Fetch
+) -> list[GoRecipe]:
+    """Everything besides Kubernetes itself, at the versions the release names.
+
+    `kubernetes_dir` is the release's module source; `fetch(module, version)` downloads a module
+    (refusing one the proxy does not serve) and answers `go mod download -json`.
+    """
+    tags = image_tags(images)
+    dependencies = (kubernetes_dir / "build/dependencies.yaml").read_text()
+    etcd_version = etcd_module_version(tags["etcd"])
+    coredns_version = tags["coredns"]
+    crictl_version = release_dependency(dependencies, "crictl")
+    cni_version = release_dependency(dependencies, "cni")
+    containerd_version = containerd_release(version)
+
+    etcd = [fetch(module, etcd_version) for module in ETCD_MODULES]
+    coredns = fetch(COREDNS_MODULE, coredns_version)
+    crictl = fetch(CRICTL_MODULE, crictl_version)
+    cni = fetch(CNI_MODULE, cni_version)
+    containerd = fetch(CONTAINERD_MODULE, containerd_version)
+    runc_version = runc_release(Path(containerd["Dir"]))
+    runc = fetch(RUNC_MODULE, runc_version)
+    flannel = fetch(FLANNEL_MODULE, FLANNEL)
+    flannel_cni = fetch(*FLANNEL_CNI)
+    containerd_stamp = f"-X {CONTAINERD_MODULE}/version.Version={containerd_version}"
+    return [
+        wrapped(
+            "etcd",
+            etcd_version,
+            go_line(*etcd),
+            [(module, etcd_version) for module in ETCD_MODULES],
+            (("etcd", ETCD_MODULES[0]), ("etcdctl", ETCD_MODULES[1])),
+        ),
+        wrapped(
+            "coredns",
+            coredns_version,
+            go_line(coredns),
+            [(COREDNS_MODULE, coredns_version)],
+            (("coredns", COREDNS_MODULE),),
+        ),
+        project_recipe("pause", "pause"),
+        wrapped(
+            "crictl",
+            crictl_version,
+            go_line(crictl),
+            [(CRICTL_MODULE, crictl_version)],
+            (("crictl", f"{CRICTL_MODULE}/cmd/crictl"),),
+            (*STRIP, f"-X {CRICTL_MODULE}/pkg/version.Version={crictl_version}"),
+        ),
+        wrapped(
+            "cni-plugins",
+            cni_version,
+            go_line(cni),
+            [(CNI_MODULE, cni_version)],
+            cni_plugin_packages(Path(cni["Dir"])),
+            (
+                *STRIP,
+                f"-X {CNI_MODULE}/pkg/utils/buildversion.BuildVersion={cni_version}",
+            ),
+            directory="cni",
+        ),
+        wrapped(
+            "flannel",
+            FLANNEL,
+            go_line(flannel),
+            [(FLANNEL_MODULE, FLANNEL)],
+            (("flanneld", FLANNEL_MODULE),),
+            (*STRIP, f"-X {FLANNEL_MODULE}/pkg/version.Version={FLANNEL}"),
+            edits=FLANNEL_EDITS,
+        ),
+        wrapped(
+            "flannel-cni",
+            FLANNEL_CNI[1],
+            go_line(flannel_cni),
+            [FLANNEL_CNI],
+            (("flannel", f"{FLANNEL_CNI[0]}/plugins/meta/flannel"),),
+            directory="cni",
+        ),
+        wrapped(
+            "containerd",
+            containerd_version,
+            go_line(containerd),
+            [(CONTAINERD_MODULE, containerd_version)],
+            tuple(
+                (command, f"{CONTAINERD_MODULE}/cmd/{command}")
+                for command in ("containerd", "containerd-shim-runc-v2", "ctr")
+            ),
+            (*STRIP, containerd_stamp),
+        ),
+        # runc is the one cgo program: its nsenter is C, and seccomp needs libseccomp.
+        # Linked statically so one binary runs on every supported distribution.
+        wrapped(
+            "runc",
+            runc_version,
+            go_line(runc),
+            [(RUNC_MODULE, runc_version)],
+            (("runc", RUNC_MODULE),),
+            (
+                *STRIP,
+                f"-X main.version={runc_version.removeprefix('v')}",
+                "-extldflags -static",
+            ),
+            tags=("seccomp", "urfave_cli_no_docs", "netgo", "osusergo"),
+            cgo=True,
+        ),
+        project_recipe("nk-http", "httpserve"),
+    ]

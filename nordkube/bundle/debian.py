@@ -39,6 +39,8 @@ INSTALL_ONLY = frozenset(
     }
 )
 MERGED_USR = ("bin", "sbin", "lib", "lib64")
+# Read by people, never by the programs: left out of images.
+DOCUMENTATION = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/lintian")
 
 
 def _apt(args: list[str], cwd: Path | None = None) -> str:
@@ -48,40 +50,48 @@ def _apt(args: list[str], cwd: Path | None = None) -> str:
     return result.stdout
 
 
-def dependencies(packages: Iterable[str]) -> list[str]:
-    """The packages' hard dependencies (Depends, Pre-Depends), the first of each alternative."""
+def closure(packages: Iterable[str]) -> dict[str, str]:
+    """The packages and everything they need at run time: name -> candidate version.
+
+    One recursive `apt-cache depends` gives the whole graph; the walk through it skips what
+    only installation needs, and what only those packages need.
+    """
+    roots = sorted(set(packages))
     flags = [f"--no-{kind}" for kind in ("recommends", "suggests", "conflicts", "breaks")]
-    flags += ["--no-replaces", "--no-enhances"]
-    return parse_depends(_apt(["apt-cache", "depends", *flags, *packages]))
+    flags += ["--no-replaces", "--no-enhances", "--recurse"]
+    graph = parse_depends(_apt(["apt-cache", "depends", *flags, *roots]))
+    wanted = set(roots)
+    frontier = list(roots)
+    while frontier:
+        for dependency in graph.get(frontier.pop(), []):
+            if dependency not in wanted and dependency not in INSTALL_ONLY:
+                wanted.add(dependency)
+                frontier.append(dependency)
+    return candidate_versions(sorted(wanted))
 
 
-def parse_depends(output: str) -> list[str]:
-    """Dependency names from `apt-cache depends` output; virtual names (<...>) are skipped."""
-    found: list[str] = []
+def parse_depends(output: str) -> dict[str, list[str]]:
+    """`apt-cache depends` output as package -> hard dependencies (Depends, PreDepends), taking
+    the first real package of each group of alternatives; virtual names (<...>) are skipped."""
+    graph: dict[str, list[str]] = {}
+    current: list[str] = []
     chosen = False  # this group of alternatives already gave its package
     for line in output.splitlines():
         stripped = line.strip()
-        if not line.startswith(" ") or ":" not in stripped:
+        if not line.startswith(" "):
+            current = graph.setdefault(stripped, [])
+            chosen = False
+            continue
+        if ":" not in stripped:
             continue
         alternative = stripped.startswith("|")
         name = stripped.split(":", 1)[1].strip()
         if not chosen and not name.startswith("<"):
-            found.append(name)
+            current.append(name)
             chosen = alternative
         elif not alternative:
             chosen = False
-    return found
-
-
-def closure(packages: Iterable[str]) -> dict[str, str]:
-    """The packages and everything they need at run time: name -> candidate version."""
-    wanted = set(packages)
-    frontier = sorted(wanted)
-    while frontier:
-        new = {name for name in dependencies(frontier) if name not in INSTALL_ONLY} - wanted
-        wanted |= new
-        frontier = sorted(new)
-    return candidate_versions(sorted(wanted))
+    return graph
 
 
 def candidate_versions(packages: list[str]) -> dict[str, str]:
@@ -117,9 +127,12 @@ def fetch(packages: dict[str, str], debs: Path) -> list[Path]:
 
 
 def unpack(debs: Iterable[Path], root: Path) -> None:
-    """Unpack into `root` and merge /bin, /sbin, /lib, /lib64 into /usr as Debian 12 systems do."""
+    """Unpack into `root` without documentation, and merge /bin, /sbin, /lib, /lib64 into /usr
+    as Debian 12 systems do."""
     for deb in debs:
         _apt(["dpkg-deb", "-x", str(deb), str(root)])
+    for documentation in DOCUMENTATION:
+        shutil.rmtree(root / documentation, ignore_errors=True)
     for name in MERGED_USR:
         top = root / name
         if top.is_dir() and not top.is_symlink():

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nordkube.bundle import cache
-from nordkube.bundle.gocmd import build_info, go_env, modules_of, run_go
-from nordkube.bundle.recipe import GoRecipe
+from nordkube.bundle.errors import BundleError
+from nordkube.bundle.gocmd import build_info, download_module, go_env, modules_of, run_go
+from nordkube.bundle.recipe import GoRecipe, SourceEdit
 
 
 @dataclass(frozen=True)
@@ -31,14 +33,22 @@ class GoArtifact:
         return [name for name, _ in self.recipe.outputs]
 
 
-def ensure_go_artifact(recipe: GoRecipe, bundle_cache: Path, go_version: str) -> GoArtifact:
-    """The cached artifact for this recipe, built first when the cache has none."""
+def ensure_go_artifact(
+    recipe: GoRecipe,
+    bundle_cache: Path,
+    go_version: str,
+    starting: Callable[[Path], None] = lambda log: None,
+) -> GoArtifact:
+    """The cached artifact for this recipe, built first when the cache has none (then
+    `starting` is told first, with the build's log file)."""
     entry = cache.entry_dir(bundle_cache, recipe.name, recipe.key(go_version))
     meta = cache.read_meta(entry)
     if meta is not None:
         return GoArtifact(recipe, entry, meta, cached=True)
     started = time.monotonic()
     env = go_env(bundle_cache / "go-build", cgo=recipe.cgo)
+    log = bundle_cache / "logs" / f"{entry.name}.log"
+    starting(log)
     with cache.building(entry) as work:
         module_dir = work / "module"
         if recipe.source_dir is not None:
@@ -46,7 +56,8 @@ def ensure_go_artifact(recipe: GoRecipe, bundle_cache: Path, go_version: str) ->
         else:
             module_dir.mkdir()
             (module_dir / "go.mod").write_text(recipe.gomod)
-        log = bundle_cache / "logs" / f"{entry.name}.log"
+        for edit in recipe.edits:
+            edited_copy(edit, module_dir, env)
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
         binaries: dict[str, dict[str, Any]] = {}
@@ -69,6 +80,25 @@ def ensure_go_artifact(recipe: GoRecipe, bundle_cache: Path, go_version: str) ->
         }
         cache.write_meta(work, meta)
     return GoArtifact(recipe, entry, meta, cached=False)
+
+
+def edited_copy(edit: SourceEdit, module_dir: Path, env: dict[str, str]) -> None:
+    """Copy the module's source (read-only in the module cache) and drop the edit's lines."""
+    source = Path(download_module(edit.module, edit.version, env)["Dir"])
+    copy = module_dir / edit.directory
+    shutil.copytree(source, copy, copy_function=shutil.copyfile)
+    for directory in [copy, *(path for path in copy.rglob("*") if path.is_dir())]:
+        directory.chmod(0o755)
+    path = copy / edit.file
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() not in edit.drop_lines]
+    missing = set(edit.drop_lines) - {line.strip() for line in lines}
+    if missing:
+        raise BundleError(
+            f"{edit.module} {edit.version} {edit.file} has no line {sorted(missing)[0]!r}: "
+            "the edit no longer applies; update it in nordkube/bundle/catalog.py"
+        )
+    path.write_text("".join(kept))
 
 
 def _build_args(recipe: GoRecipe, package: str, output: Path) -> list[str]:

@@ -13,17 +13,15 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nordkube.bundle import cache, debian, oci
 from nordkube.bundle.catalog import FLANNEL
 from nordkube.bundle.errors import BundleError
 from nordkube.bundle.gobuild import GoArtifact
-
-if TYPE_CHECKING:
-    from nordkube.bundle.build import BuildContext
 
 TOOLBOX = "nordkube.local/toolbox:bookworm"
 FLANNEL_IMAGE = f"ghcr.io/flannel-io/flannel:{FLANNEL}"
@@ -196,9 +194,13 @@ def image_key(spec: ImageSpec, programs: dict[str, str], packages: dict[str, str
 
 
 def ensure_image(
-    spec: ImageSpec, artifacts: dict[str, GoArtifact], bundle_cache: Path
+    spec: ImageSpec,
+    artifacts: dict[str, GoArtifact],
+    bundle_cache: Path,
+    starting: Callable[[], None] = lambda: None,
 ) -> BuiltImage:
-    """The cached image archive for this spec and these inputs, built first when missing."""
+    """The cached image archive for this spec and these inputs, built first when missing
+    (then `starting` is told first)."""
     programs = {
         path: artifacts[artifact].meta["binaries"][file]["sha256"]
         for path, artifact, file in spec.programs
@@ -209,6 +211,7 @@ def ensure_image(
     if meta is not None:
         return BuiltImage(spec, entry, meta, cached=True)
     started = time.monotonic()
+    starting()
     with cache.building(entry) as work:
         layers = [list(BASE)]
         checked = False
@@ -273,20 +276,3 @@ def _check_root(spec: ImageSpec, root: Path) -> bool:
                 f"{(result.stderr or result.stdout).strip()[-400:]}"
             )
     return True
-
-
-def build_images(
-    context: BuildContext, kubeadm_images: list[str], artifacts: dict[str, GoArtifact]
-) -> list[BuiltImage]:
-    specs = image_specs(kubeadm_images)
-    built = []
-    for number, spec in enumerate(specs, start=1):
-        index = f"[image {number}/{len(specs)}]"
-        started = time.monotonic()
-        image = ensure_image(spec, artifacts, context.cache)
-        seconds = time.monotonic() - started
-        context.timings[f"image {spec.name}"] = round(seconds, 1)
-        how = "cached" if image.cached else "built"
-        context.report(f"{index} {spec.ref}: {how} in {seconds:.1f} s")
-        built.append(image)
-    return built

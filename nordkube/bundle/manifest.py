@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ def binary_records(artifacts: Sequence[GoArtifact]) -> list[dict[str, Any]]:
                     "go": built["go"],
                     "package": built["package"],
                     "cache_entry": artifact.entry.name,
+                    **({"source_edits": [asdict(e) for e in recipe.edits]} if recipe.edits else {}),
                 }
             )
     return records

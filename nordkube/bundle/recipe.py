@@ -17,6 +17,25 @@ ASSETS = Path(__file__).parent / "assets"
 
 
 @dataclass(frozen=True)
+class SourceEdit:
+    """Build a dependency from a copy of its source with some lines removed.
+
+    For code whose own dependencies the module proxy does not serve: the wrapper replaces the
+    module with the edited copy, and bundle.json records the edit.
+    """
+
+    module: str
+    version: str
+    file: str
+    drop_lines: tuple[str, ...]
+
+    @property
+    def directory(self) -> str:
+        """Where the copy goes inside the wrapper module."""
+        return "edited/" + self.module.replace("/", "_")
+
+
+@dataclass(frozen=True)
 class GoRecipe:
     """Go programs built from one module graph.
 
@@ -33,6 +52,7 @@ class GoRecipe:
     ldflags: tuple[str, ...] = ("-s", "-w")
     tags: tuple[str, ...] = ()
     cgo: bool = False
+    edits: tuple[SourceEdit, ...] = ()
 
     @property
     def source_dir(self) -> Path | None:
@@ -42,6 +62,8 @@ class GoRecipe:
         # Where the files land in the bundle does not change their bytes.
         recipe = {"kind": "go", "go": go_version, **asdict(self)}
         del recipe["directory"]
+        if not self.edits:  # keeps the keys of recipes that never had edits as they were
+            del recipe["edits"]
         if self.source_dir is not None:
             recipe["source_files"] = source_digests(self.source_dir)
         return recipe_key(recipe)

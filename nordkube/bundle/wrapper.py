@@ -48,14 +48,16 @@ def wrapper_gomod(
     godebug_text: str | None = None,
 ) -> str:
     """A go.mod for module `name`: `requires` are (module, version), `replaces` are
-    (module, replacement module, replacement version)."""
+    (module, replacement module, replacement version), or (module, ./directory, "")."""
     lines = [f"module {name}", "", f"go {go}", ""]
     if godebug_text:
         lines += [godebug_text, ""]
     lines += ["require (", *(f"\t{module} {version}" for module, version in requires), ")", ""]
     if replaces:
         lines.append("replace (")
-        lines += [f"\t{module} => {target} {version}" for module, target, version in replaces]
+        lines += [
+            f"\t{module} => {target} {version}".rstrip() for module, target, version in replaces
+        ]
         lines += [")", ""]
     return "\n".join(lines)
 

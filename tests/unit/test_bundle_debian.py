@@ -21,17 +21,16 @@ DEPENDS = """tcpdump
   PreDepends: libpcap0.8
   Depends: <awk>
     mawk
+libc6
+  Depends: libgcc-s1
 """
 
 
 def test_dependencies_take_the_first_real_alternative_and_skip_virtuals() -> None:
-    assert debian.parse_depends(DEPENDS) == [
-        "adduser",
-        "libc6",
-        "debconf",
-        "libssl3",
-        "libpcap0.8",
-    ]
+    assert debian.parse_depends(DEPENDS) == {
+        "tcpdump": ["adduser", "libc6", "debconf", "libssl3", "libpcap0.8"],
+        "libc6": ["libgcc-s1"],
+    }
 
 
 def make_deb(tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:

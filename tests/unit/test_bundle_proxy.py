@@ -1,24 +1,38 @@
 """Module look-ups with the real go command against a module proxy made on disk (file://):
-a version the proxy does not serve is refused, naming the module, the version and what it serves.
+a version the proxy does not serve is refused, naming the module, the version and what it serves;
+a dependency is edited from a copy of its served source.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from nordkube.bundle import catalog
 from nordkube.bundle.errors import BundleError
+from nordkube.bundle.gobuild import edited_copy
 from nordkube.bundle.gocmd import download_module, go_env
+from nordkube.bundle.recipe import SourceEdit
 
 MODULE = "k8s.io/kubernetes"
 SERVED = ("v1.35.4", "v1.36.1")
 GOMOD = "module k8s.io/kubernetes\n\ngo 1.25.0\n"
+EDITED = "example.test/flannel"
+UNSERVED_IMPORT = '_ "example.test/flannel/pkg/backend/tencentvpc"'
+MAIN_GO = (
+    "package main\n\nimport (\n"
+    '\t_ "example.test/flannel/pkg/backend/vxlan"\n'
+    f"\t{UNSERVED_IMPORT}\n)\n"
+)
 
 
-def publish(proxy: Path, module: str, version: str, gomod: str) -> None:
+def publish(
+    proxy: Path, module: str, version: str, gomod: str, files: dict[str, str] | None = None
+) -> None:
     """One module version in the layout the GOPROXY protocol reads: list, .info, .mod, .zip."""
     versions = proxy / module / "@v"
     versions.mkdir(parents=True, exist_ok=True)
@@ -28,6 +42,8 @@ def publish(proxy: Path, module: str, version: str, gomod: str) -> None:
     (versions / f"{version}.mod").write_text(gomod)
     with zipfile.ZipFile(versions / f"{version}.zip", "w") as archive:
         archive.writestr(f"{module}@{version}/go.mod", gomod)
+        for name, text in (files or {}).items():
+            archive.writestr(f"{module}@{version}/{name}", text)
 
 
 @pytest.fixture
@@ -35,6 +51,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     proxy = tmp_path / "proxy"
     for version in SERVED:
         publish(proxy, MODULE, version, GOMOD)
+    publish(proxy, EDITED, "v0.28.10", f"module {EDITED}\n\ngo 1.26.0\n", {"main.go": MAIN_GO})
     environment = go_env(tmp_path / "go-build")
     environment.update(
         GOPROXY=f"file://{proxy}",
@@ -66,3 +83,36 @@ def test_an_unserved_version_is_refused_naming_module_version_and_served(
 def test_a_module_the_proxy_does_not_know_is_refused(env: dict[str, str]) -> None:
     with pytest.raises(BundleError, match=r"versions it lists for example\.test/none: none"):
         download_module("example.test/none", "v1.0.0", env)
+
+
+def test_an_edited_dependency_is_a_writable_copy_without_the_dropped_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    edit = SourceEdit(EDITED, "v0.28.10", "main.go", (UNSERVED_IMPORT,))
+    edited_copy(edit, tmp_path / "wrapper", env)
+    main = tmp_path / "wrapper" / edit.directory / "main.go"
+    assert UNSERVED_IMPORT not in main.read_text()
+    assert '_ "example.test/flannel/pkg/backend/vxlan"' in main.read_text()
+    shutil.rmtree(tmp_path / "wrapper")  # the copy must not keep the module cache's read-only modes
+
+
+def test_an_edit_that_no_longer_applies_is_refused_naming_the_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    edit = SourceEdit(EDITED, "v0.28.10", "main.go", ('_ "example.test/gone"',))
+    with pytest.raises(BundleError, match=r"example\.test/flannel v0\.28\.10 main\.go has no line"):
+        edited_copy(edit, tmp_path / "wrapper", env)
+
+
+def test_wrapper_replaces_an_edited_module_with_its_directory() -> None:
+    edit = SourceEdit(EDITED, "v0.28.10", "main.go", (UNSERVED_IMPORT,))
+    recipe = catalog.wrapped(
+        "flannel",
+        "v0.28.10",
+        "1.26.0",
+        [(EDITED, "v0.28.10")],
+        (("flanneld", EDITED),),
+        edits=(edit,),
+    )
+    assert f"\t{EDITED} => ./{edit.directory}\n" in recipe.gomod
+    assert recipe.edits == (edit,)

@@ -183,7 +183,7 @@ def test_versions_kubeadm_names() -> None:
 
 def test_containerd_for_an_unknown_minor_is_refused_by_name() -> None:
     with pytest.raises(BundleError, match=r"no containerd release is chosen for Kubernetes 1\.30"):
-        catalog.containerd_version(parse_kubernetes_version("1.30.4"))
+        catalog.containerd_release(parse_kubernetes_version("1.30.4"))
 
 
 def test_every_linux_cni_plugin_of_the_release_is_built(tmp_path: Path) -> None:
