@@ -11,14 +11,26 @@ private_interface, private_address) belong in the inventory's host data.
 # up to 1.30, Ubuntu 18.04 up to 1.28, Ubuntu 20.04 up to 1.33), with a warning. A full patch
 # release, as the offline bundle builds only versions the Go module proxy serves.
 kubernetes_version = "1.35.4"
-# pkgs.k8s.io ("upstream"), an internal mirror URL, or "none".
+# pkgs.k8s.io ("upstream"), an internal mirror URL, "bundle" (nordkube's offline bundle:
+# kubernetes_bundle, or the one `nordkube bundle build` left in its cache), or "none".
 kubernetes_package_source = "upstream"
 
-# Pod network and its encapsulation (each adds its own overhead to the MTU).
-cni = "calico"
+# Forming the cluster with kubeadm. With several control-plane nodes every node reaches the API
+# through control_plane_endpoint: a load balancer's address, or a free address of the private
+# network that kube-vip serves from the control-plane nodes (kube_vip = True). Unset with one
+# control-plane node: that node's private address.
+control_plane_endpoint = None
+kube_vip = False
+# ECDSA-P256 keys cost far less CPU than RSA on slow machines (Kubernetes >= 1.31).
+encryption_algorithm = "RSA-2048"
+
+# Pod network and its encapsulation (each adds its own overhead to the MTU). Flannel with its
+# VXLAN backend is what the network stage runs; Calico, Canal and Flannel's WireGuard backend
+# come with a later release and are refused until then.
+cni = "flannel"
+flannel_backend = "vxlan"
 calico_encapsulation = "vxlan"
 calico_wireguard = False
-flannel_backend = "vxlan"
 
 # kube-proxy: ipvs is deprecated from Kubernetes 1.35; nftables needs kernel >= 5.13.
 kube_proxy_mode = "ipvs"

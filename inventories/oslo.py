@@ -43,6 +43,12 @@ def _node(private_address: str, **extra: object) -> dict[str, object]:
         # The provider's private network between the nodes (cluster-wide; pyinfra inventory
         # files carry data per host or group, so it is set with each node).
         "node_network": "10.20.0.0/24",
+        # Three control-plane nodes: every node reaches the API through 10.20.0.10, a free
+        # address of the private network that kube-vip announces from whichever control-plane
+        # node holds its lease. With a load balancer of the provider's instead, give its
+        # address or name here and leave kube_vip off.
+        "control_plane_endpoint": "10.20.0.10",
+        "kube_vip": True,
         **extra,
     }
 

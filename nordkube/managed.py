@@ -9,6 +9,8 @@ from nordkube.node import TIME_SYNC_SERVICE
 MODULES_LOAD_FILE = "/etc/modules-load.d/nordkube.conf"
 SYSCTL_FILE = "/etc/sysctl.d/90-nordkube.conf"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+# containerd's unit where containerd comes from the bundle (packages bring their own).
+CONTAINERD_UNIT = "/etc/systemd/system/containerd.service"
 NETWORKMANAGER_CNI_FILE = "/etc/NetworkManager/conf.d/90-nordkube-cni.conf"
 CENTOS7_VAULT_REPO = "/etc/yum.repos.d/CentOS-Base.repo"
 DOCKER_YUM_REPO = "/etc/yum.repos.d/docker-ce.repo"
@@ -22,6 +24,10 @@ KUBERNETES_APT_KEY = "/etc/apt/keyrings/kubernetes-apt-keyring.asc"
 # key that matched its pin (nordkube/keys.py), never what the URL serves at install time.
 KUBERNETES_RPM_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-kubernetes"
 DOCKER_RPM_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce"
+# kube-vip's static pod on the control-plane nodes (kube_vip), and the node-local kubeadm
+# patch that turns failCgroupV1 off on an accepted cgroup v1 host.
+KUBE_VIP_MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml"
+KUBELET_PATCH_FILE = "/etc/nordkube/kubeadm-patches/kubeletconfiguration+merge.yaml"
 # The signing keys, each verified against its pin before a repository trusts it; their
 # fingerprints are read in one command per host.
 MANAGED_KEYS = (DOCKER_APT_KEY, KUBERNETES_APT_KEY, DOCKER_RPM_KEY, KUBERNETES_RPM_KEY)
@@ -29,6 +35,7 @@ MANAGED_FILES = (
     MODULES_LOAD_FILE,
     SYSCTL_FILE,
     CONTAINERD_CONFIG,
+    CONTAINERD_UNIT,
     NETWORKMANAGER_CNI_FILE,
     CENTOS7_VAULT_REPO,
     DOCKER_YUM_REPO,
@@ -40,7 +47,9 @@ MANAGED_FILES = (
     KUBERNETES_APT_KEY,
     KUBERNETES_RPM_KEY,
     DOCKER_RPM_KEY,
+    KUBE_VIP_MANIFEST,
+    KUBELET_PATCH_FILE,
 )
 
 # Every service the deploy manages (names differ per family), asked for in one command.
-MANAGED_SERVICES = ("containerd", *sorted(set(TIME_SYNC_SERVICE.values())))
+MANAGED_SERVICES = ("containerd", "kubelet", *sorted(set(TIME_SYNC_SERVICE.values())))

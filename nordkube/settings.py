@@ -23,9 +23,14 @@ from typing import Any
 CLUSTER = "cluster"
 NODE = "node"
 # The deploy's stages that can be chosen, in build order (validate always runs first).
-STAGES = ("base", "kernel", "runtime")
+STAGES = ("base", "kernel", "runtime", "kubernetes", "network")
 HOST = "host"
 
+
+# Where kubeadm, kubelet and kubectl come from, besides a mirror URL of pkgs.k8s.io.
+PACKAGE_SOURCES = ("upstream", "bundle", "none")
+# The pod networks nordkube knows; only flannel with VXLAN is built so far.
+CNIS = ("flannel", "calico", "canal")
 
 # kube-proxy modes, and the IPVS schedulers offered (each has its ip_vs_<name> module).
 KUBE_PROXY_MODES = ("ipvs", "nftables", "iptables")
@@ -100,9 +105,72 @@ def _check_optional_address(value: str | None) -> str | None:
 
 
 def _check_package_source(value: str) -> str | None:
-    if value in ("upstream", "none") or re.match(r"^https?://\S+$", value):
+    if value in PACKAGE_SOURCES or re.match(r"^https?://\S+$", value):
         return None
-    return f"{value!r} must be 'upstream', 'none' or a mirror URL (http:// or https://)"
+    return f"{value!r} must be 'upstream', 'bundle', 'none' or a mirror URL (http:// or https://)"
+
+
+# A DNS name (RFC 1123 labels) or an IPv4 address, optionally with a port.
+_ENDPOINT = re.compile(
+    r"^(?P<host>[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?)*)(:(?P<port>[0-9]{1,5}))?$"
+)
+
+
+def split_endpoint(value: str) -> tuple[str, int | None]:
+    """'api.oslo.example:6443' -> ('api.oslo.example', 6443); the port is None when absent."""
+    match = _ENDPOINT.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a DNS name or IPv4 address, with an optional :port")
+    port = match.group("port")
+    return match.group("host"), int(port) if port else None
+
+
+def _check_endpoint(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        _, port = split_endpoint(value)
+    except ValueError as error:
+        return str(error)
+    if port is not None and not 1 <= port <= 65535:
+        return f"port {port} of {value!r} is outside 1..65535"
+    return None
+
+
+def _check_sans(value: list[str]) -> str | None:
+    for name in value:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            if not _ENDPOINT.match(name) or ":" in name:
+                return f"{name!r} is neither an IP address nor a DNS name"
+    return None
+
+
+# kubeadm v1beta4 `timeouts` (docs/domain.md, "kubeadm"), each a Go duration such as 10m0s.
+KUBEADM_TIMEOUTS = (
+    "controlPlaneComponentHealthCheck",
+    "kubeletHealthCheck",
+    "kubernetesAPICall",
+    "etcdAPICall",
+    "tlsBootstrap",
+    "discovery",
+)
+_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$")
+
+
+def _check_timeouts(value: dict[str, str]) -> str | None:
+    for name, duration in value.items():
+        if name not in KUBEADM_TIMEOUTS:
+            return f"unknown kubeadm timeout {name!r}; known: {', '.join(KUBEADM_TIMEOUTS)}"
+        if not isinstance(duration, str) or not _DURATION.match(duration):
+            return f"{name}: {duration!r} is not a duration such as '10m' or '90s'"
+    return None
+
+
+def _check_positive(value: int) -> str | None:
+    return None if value > 0 else f"{value} must be a positive number of seconds"
 
 
 def _check_device(value: str | None) -> str | None:
@@ -148,8 +216,9 @@ class Settings:
     )
     kubernetes_package_source: str = _setting(
         "upstream",
-        "Where kubeadm/kubelet packages come from: 'upstream' (pkgs.k8s.io), a mirror URL, "
-        "or 'none' (packages are provided some other way).",
+        "Where kubeadm, kubelet and kubectl come from: 'upstream' (pkgs.k8s.io), a mirror URL "
+        "of it, 'bundle' (nordkube's offline bundle, see kubernetes_bundle), or 'none' "
+        "(installed some other way).",
         check=_check_package_source,
         scope=NODE,
     )
@@ -159,9 +228,57 @@ class Settings:
         "(the kubelet then needs failCgroupV1: false).",
         scope=NODE,
     )
+    kubernetes_bundle: str | None = _setting(
+        None,
+        "Directory of the offline bundle on the machine running the deploy (with "
+        "kubernetes_package_source 'bundle'); unset: the bundle `nordkube bundle build "
+        "--kubernetes VERSION` left in ~/.cache/nordkube/bundle/bundles/vVERSION.",
+        scope=NODE,
+    )
+    # -- Cluster formation (kubeadm) ----------------------------------------------------------
+    control_plane_endpoint: str | None = _setting(
+        None,
+        "Address (DNS name or IP, optional :port, 6443 by default) every node reaches the API "
+        "through; required with several control-plane nodes (a load balancer, or kube_vip); "
+        "unset with one: that node's private address.",
+        check=_check_endpoint,
+    )
+    kube_vip: bool = _setting(
+        False,
+        "Serve control_plane_endpoint (an unused address in node_network) as a virtual IP from "
+        "the control-plane nodes with kube-vip (static pod, ARP mode); off: the operator's own "
+        "load balancer.",
+    )
+    certificate_sans: list[str] = _setting(
+        [],
+        "Extra names and addresses in the API server's certificate (the endpoint and every "
+        "control-plane node's private address are always in it).",
+        check=_check_sans,
+    )
+    encryption_algorithm: str = _setting(
+        "RSA-2048",
+        "Key type of the cluster's certificates: RSA-2048, or ECDSA-P256 (much cheaper on slow "
+        "machines; Kubernetes >= 1.31).",
+        choices=("RSA-2048", "ECDSA-P256"),
+    )
+    kubeadm_timeouts: dict[str, str] = _setting(
+        {},
+        "kubeadm timeouts to raise on slow machines, e.g. {'controlPlaneComponentHealthCheck': "
+        "'10m'} (v1beta4 names; kubeadm's defaults where unset).",
+        check=_check_timeouts,
+        scope=NODE,
+    )
+    node_ready_timeout: int = _setting(
+        600,
+        "Seconds the network stage waits for every node to be Ready before it fails, naming "
+        "each node that is not and why.",
+        check=_check_positive,
+    )
     # -- Networking ---------------------------------------------------------------------------
     cni: str = _setting(
-        "calico", "Pod network: flannel, calico or canal.", choices=("flannel", "calico", "canal")
+        "flannel",
+        "Pod network: flannel (calico and canal are not built yet and are refused).",
+        choices=CNIS,
     )
     calico_encapsulation: str = _setting(
         "vxlan",
@@ -170,7 +287,9 @@ class Settings:
     )
     calico_wireguard: bool = _setting(False, "Encrypt Calico pod traffic with WireGuard.")
     flannel_backend: str = _setting(
-        "vxlan", "Flannel backend: vxlan or wireguard.", choices=("vxlan", "wireguard")
+        "vxlan",
+        "Flannel backend: vxlan (wireguard is not built yet and is refused).",
+        choices=("vxlan", "wireguard"),
     )
     kube_proxy_mode: str = _setting(
         "ipvs",

@@ -16,11 +16,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nordkube import support
+from nordkube import kubeadm, support
 from nordkube.inventory import CONTROL_PLANE, ETCD, ROLE_GROUPS, InventoryHost
-from nordkube.settings import Problem, Settings, SettingsError, cluster_setting_names
+from nordkube.settings import (
+    Problem,
+    Settings,
+    SettingsError,
+    cluster_setting_names,
+    split_endpoint,
+)
 
 NETWORK_SETTINGS = ("pod_cidr", "service_cidr", "node_network")
+# kube-apiserver refuses a service range of more than 20 host bits (validateClusterIPFlags).
+MAX_SERVICE_HOST_BITS = 20
+# kube-controller-manager's default node subnet per IP family, and the widest pod range it
+# splits into them (kubeadm: PodSubnetNodeMaskMaxDiff; nodeipam: clusterSubnetMaxDiff).
+NODE_CIDR_MASK = {4: 24, 6: 64}
+MAX_NODE_MASK_DIFFERENCE = 16
 
 
 def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
@@ -65,7 +77,193 @@ def validate_inventory(hosts: list[InventoryHost]) -> list[Problem]:
     cluster = next(iter(settings_by_host.values()))
     problems.extend(_topology_problems(hosts, cluster))
     problems.extend(_duplicate_address_problems(hosts))
+    problems.extend(_pod_network_problems(cluster))
+    problems.extend(_range_size_problems(cluster, len(hosts)))
+    problems.extend(_cluster_formation_problems(hosts, settings_by_host, cluster))
     return merge_problems(problems)
+
+
+def _pod_network_problems(settings: Settings) -> list[Problem]:
+    """Only Flannel with VXLAN is built; the others are refused, never silently ignored."""
+    problems = []
+    if settings.cni != "flannel":
+        problems.append(
+            Problem(
+                None,
+                "cni",
+                f"{settings.cni!r} is not built yet (Calico and Canal come with a later "
+                "release): set cni = 'flannel'",
+            )
+        )
+    elif settings.flannel_backend != "vxlan":
+        problems.append(
+            Problem(
+                None,
+                "flannel_backend",
+                f"{settings.flannel_backend!r} is not built yet (a later release adds "
+                "Flannel's WireGuard backend): set flannel_backend = 'vxlan'",
+            )
+        )
+    return problems
+
+
+def _range_size_problems(settings: Settings, host_count: int) -> list[Problem]:
+    """What kube-apiserver and kube-controller-manager would refuse later (docs/domain.md,
+    "Address ranges"): a service range over 20 host bits; a pod range too small to give
+    every node its own node subnet (/24 for IPv4, /64 for IPv6), or more than 16 bits wider
+    than one; pods and services of different IP families."""
+    try:
+        pods = ipaddress.ip_network(settings.pod_cidr)
+        services = ipaddress.ip_network(settings.service_cidr)
+    except ValueError:
+        return []  # reported by the settings
+    problems = []
+    if services.max_prefixlen - services.prefixlen > MAX_SERVICE_HOST_BITS:
+        smallest = services.max_prefixlen - MAX_SERVICE_HOST_BITS
+        problems.append(
+            Problem(
+                None,
+                "service_cidr",
+                f"{services} is too large: kube-apiserver accepts at most "
+                f"{MAX_SERVICE_HOST_BITS} host bits (/{smallest} or smaller, e.g. 10.96.0.0/12)",
+            )
+        )
+    if pods.version != services.version:
+        problems.append(
+            Problem(
+                None,
+                "pod_cidr",
+                f"{pods} and service_cidr {services} are of different IP families: nordkube "
+                "forms single-stack clusters",
+            )
+        )
+    node_mask = NODE_CIDR_MASK[pods.version]
+    if pods.prefixlen > node_mask:
+        problems.append(
+            Problem(
+                None,
+                "pod_cidr",
+                f"{pods} is smaller than one node's pod subnet (/{node_mask}): it has no room "
+                f"for the {host_count} node(s)",
+            )
+        )
+    elif node_mask - pods.prefixlen > MAX_NODE_MASK_DIFFERENCE:
+        problems.append(
+            Problem(
+                None,
+                "pod_cidr",
+                f"{pods} is more than {MAX_NODE_MASK_DIFFERENCE} bits wider than a node's "
+                f"/{node_mask}: kubeadm and kube-controller-manager refuse it",
+            )
+        )
+    elif 2 ** (node_mask - pods.prefixlen) < host_count:
+        problems.append(
+            Problem(
+                None,
+                "pod_cidr",
+                f"{pods} holds {2 ** (node_mask - pods.prefixlen)} node subnets (/{node_mask} "
+                f"each), fewer than the {host_count} nodes",
+            )
+        )
+    return problems
+
+
+def _cluster_formation_problems(
+    hosts: list[InventoryHost], settings_by_host: Mapping[str, Settings], cluster: Settings
+) -> list[Problem]:
+    """kubeadm's rules for the cluster the kubernetes stage forms: an endpoint for several
+    control-plane nodes, the same Kubernetes minor on every node, keys kubeadm can make."""
+    control_planes = [host.name for host in hosts if CONTROL_PLANE in host.groups]
+    forming = {name: s for name, s in settings_by_host.items() if kubeadm.forms_cluster(s)}
+    if not forming or not control_planes or control_planes[0] not in settings_by_host:
+        return []
+    problems = []
+    if control_planes[0] not in forming:
+        problems.append(
+            Problem(
+                control_planes[0],
+                "stages",
+                f"{', '.join(forming)} run the kubernetes stage, but the first control-plane "
+                "node does not: it initialises the cluster and makes every join token",
+            )
+        )
+        return problems
+    if len(control_planes) > 1 and not cluster.control_plane_endpoint:
+        problems.append(
+            Problem(
+                None,
+                "control_plane_endpoint",
+                f"{len(control_planes)} control-plane nodes ({', '.join(control_planes)}) need "
+                "an address every node reaches all of them through: a load balancer's, or a "
+                "free address in node_network with kube_vip = True",
+            )
+        )
+    if cluster.kube_vip:
+        problems.extend(_kube_vip_problems(hosts, cluster))
+    first = settings_by_host[control_planes[0]]
+    for name, settings in forming.items():
+        if settings.kubernetes_minor() != first.kubernetes_minor():
+            problems.append(
+                Problem(
+                    name,
+                    "kubernetes_version",
+                    f"{settings.kubernetes_version} differs from the control plane's "
+                    f"{first.kubernetes_version} ({control_planes[0]}): kubeadm joins nodes of "
+                    "its own minor; form a cluster of its own, or leave the host out of the "
+                    "kubernetes stage (stages)",
+                )
+            )
+        if settings.encryption_algorithm != "RSA-2048" and settings.kubernetes_minor() < 31:
+            problems.append(
+                Problem(
+                    name,
+                    "encryption_algorithm",
+                    f"{settings.encryption_algorithm} needs kubeadm's v1beta4 API (Kubernetes "
+                    f">= 1.31); {settings.kubernetes_version} has RSA-2048 only",
+                )
+            )
+    return problems
+
+
+def _kube_vip_problems(hosts: list[InventoryHost], settings: Settings) -> list[Problem]:
+    """kube-vip announces the endpoint by ARP on the private network: it must be a free IPv4
+    address there."""
+    if not settings.control_plane_endpoint:
+        return []
+    address, _ = split_endpoint(settings.control_plane_endpoint)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return [
+            Problem(
+                None,
+                "kube_vip",
+                f"control_plane_endpoint {address!r} is a name: kube-vip needs the virtual IP "
+                "address itself",
+            )
+        ]
+    problems = []
+    if settings.node_network and parsed not in ipaddress.ip_network(settings.node_network):
+        problems.append(
+            Problem(
+                None,
+                "kube_vip",
+                f"control_plane_endpoint {parsed} is outside node_network "
+                f"{settings.node_network}: kube-vip's ARP mode serves an address of the "
+                "nodes' own network",
+            )
+        )
+    taken = [host.name for host in hosts if str(host.data.get("private_address")) == str(parsed)]
+    if taken:
+        problems.append(
+            Problem(
+                None,
+                "kube_vip",
+                f"control_plane_endpoint {parsed} is the private address of {', '.join(taken)}:"
+                " the virtual IP must be an unused address",
+            )
+        )
+    return problems
 
 
 def _cluster_split_problems(settings_by_host: Mapping[str, Settings]) -> list[Problem]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pyinfra.api import FactBase
 
-from nordkube import keys
+from nordkube import keys, kubeadm
 
 SECTION = "::nordkube:"
 
@@ -454,3 +454,105 @@ class SelinuxState(FactBase[dict[str, str]]):
         parts = sections(output)
         config = _first(parts.get("config")).partition("=")[2].strip().lower()
         return {"live": _first(parts.get("live")).lower(), "config": config}
+
+
+class KubeadmState(FactBase[dict[str, Any]]):
+    """What kubeadm has left on this node, read locally (no API call): which of its files
+    exist, the sha256 of admin.conf, whether the kubelet runs, and the installed versions of
+    kubeadm and the kubelet. nordkube.kubeadm judges where init or join stands from it."""
+
+    default = dict
+
+    def command(self) -> str:
+        files = " ".join(shlex.quote(path) for path in kubeadm.KUBEADM_FILES)
+        admin = shlex.quote(kubeadm.ADMIN_CONF)
+        return f"{marker('KubeadmState')} " + "; ".join(
+            [
+                _section("files", f'for f in {files}; do if [ -e "$f" ]; then echo "$f"; fi; done'),
+                _section(
+                    "admin-sha256",
+                    f"if [ -f {admin} ]; then sha256sum < {admin} | cut -d' ' -f1; fi",
+                ),
+                _section("kubelet", "systemctl is-active kubelet 2>/dev/null || true"),
+                _section("kubeadm", "kubeadm version -o short 2>/dev/null || true"),
+                _section("kubelet-version", "kubelet --version 2>/dev/null || true"),
+            ]
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        parts = sections(output)
+        kubelet_version = _first(parts.get("kubelet-version")).removeprefix("Kubernetes ")
+        return {
+            "files": [line.strip() for line in parts.get("files", []) if line.strip()],
+            "admin_sha256": _first(parts.get("admin-sha256")) or None,
+            "kubelet_active": _first(parts.get("kubelet")) == "active",
+            "kubeadm_version": _first(parts.get("kubeadm")) or None,
+            "kubelet_version": kubelet_version or None,
+        }
+
+
+# kubectl's jsonpath over nodes, DaemonSets and Deployments: kind, namespace, name, the sha256
+# nordkube annotates what it applied with, and for nodes their Ready condition.
+_OBJECTS_JSONPATH = (
+    '{range .items[*]}{.kind}{"\\t"}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}'
+    '{.metadata.annotations.nordkube\\.io/sha256}{"\\t"}'
+    '{range .status.conditions[?(@.type=="Ready")]}{.status}{"\\t"}{.reason}{"\\t"}'
+    '{.message}{end}{"\\n"}{end}'
+)
+
+
+class ClusterState(FactBase[dict[str, Any]]):
+    """The cluster as the API answers on a control-plane node with admin.conf: its nodes and
+    their Ready condition, its DaemonSets and Deployments (kubeadm's addons, nordkube's
+    manifests with their sha256 annotation), or why the API did not answer.
+
+    One kubectl call. When the API server's static pod should be running (its manifest is
+    there and the kubelet is active) the API gets up to a minute to answer: a control plane
+    just rebooted is not taken for a broken one. Nothing at all where there is no admin.conf.
+    """
+
+    default = dict
+
+    def command(self) -> str:
+        admin = shlex.quote(kubeadm.ADMIN_CONF)
+        manifest = shlex.quote(kubeadm.APISERVER_MANIFEST)
+        kubectl = f"kubectl --kubeconfig={admin} --request-timeout=10s"
+        wait = (
+            f"if [ -f {manifest} ] && systemctl is-active -q kubelet; then i=0; "
+            f"while [ $i -lt 30 ] && ! {kubectl} get --raw=/livez >/dev/null 2>&1; "
+            "do sleep 2; i=$((i+1)); done; fi"
+        )
+        query = (
+            f"if out=$({kubectl} get nodes,daemonsets,deployments -A "
+            f"-o jsonpath={shlex.quote(_OBJECTS_JSONPATH)} 2>&1); "
+            f"then echo '{SECTION}objects'; echo \"$out\"; "
+            f"else echo '{SECTION}api-error'; echo \"$out\" | tail -n 1; fi"
+        )
+        return (
+            f"{marker('ClusterState')} if [ -f {admin} ] && command -v kubectl >/dev/null 2>&1;"
+            f" then {wait}; {query}; fi"
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        parts = sections(output)
+        if "api-error" in parts:
+            return {
+                "api_error": _first(parts["api-error"]) or "no answer",
+                "objects": [],
+                "nodes": {},
+            }
+        objects = []
+        nodes = {}
+        for line in parts.get("objects", []):
+            fields = line.split("\t")
+            if len(fields) < 4:
+                continue
+            kind, namespace, name, digest = fields[:4]
+            if kind == "Node":
+                status, reason, message = [*fields[4:7], "", "", ""][:3]
+                nodes[name] = {"status": status, "reason": reason, "message": message}
+            else:
+                objects.append(
+                    {"kind": kind, "namespace": namespace, "name": name, "sha256": digest or None}
+                )
+        return {"api_error": None, "objects": objects, "nodes": nodes}

@@ -116,7 +116,7 @@ def _key_matches(
     return False
 
 
-def _install_command(manager: str, packages: list[str]) -> str:
+def _install_command(manager: str, packages: list[str], disable_excludes: str | None = None) -> str:
     """Install, refreshing apt's lists only when the install cannot proceed without it.
 
     A converged node never gets here; a fresh one usually has stale or empty lists (update,
@@ -131,7 +131,10 @@ def _install_command(manager: str, packages: list[str]) -> str:
             f"--no-install-recommends -o Dpkg::Options::=--force-confold {names}"
         )
         return f"{install} || {{ apt-get update -q -o Acquire::Languages=none && {install}; }}"
-    return f"{manager} install -y {names}"
+    # A repository that excludes its own packages from routine updates (pkgs.k8s.io's) is
+    # let through for this one install.
+    option = f" --disableexcludes={shlex.quote(disable_excludes)}" if disable_excludes else ""
+    return f"{manager} install -y{option} {names}"
 
 
 def _hold_command(manager: str, packages: list[str]) -> str:
@@ -147,17 +150,32 @@ def packages_installed(
     packages: list[str],
     held: tuple[str, ...] = (),
     install_names: dict[str, str] | None = None,
+    versions: dict[str, str] | None = None,
+    disable_excludes: str | None = None,
 ) -> Any:
     """Each package is installed; those in `held` are also held at their installed version.
 
     `install_names` maps a package to what the package manager is asked for (a version
-    pattern such as containerd.io-2.1.* on yum). A converged node runs nothing.
+    pattern such as containerd.io-2.1.* on yum). `versions` are exact upstream versions a
+    package must have: one installed at another version fails the operation (moving it is an
+    upgrade, not a converge). `disable_excludes` names a repository whose excludes this
+    install overrides (rpm). A converged node runs nothing.
     """
     installed = factcache.read(InstalledPackages, manager=manager, packages=tuple(packages))
+    wrong = [
+        f"{package} {installed[package]['version']} (expected {version})"
+        for package, version in (versions or {}).items()
+        if package in installed and not installed[package]["version"].startswith(f"{version}-")
+    ]
+    if wrong:
+        raise OperationError(
+            f"installed at another version: {', '.join(wrong)}; nordkube installs and holds "
+            "these versions but does not upgrade a node (kubeadm upgrade does)"
+        )
     missing = [package for package in packages if package not in installed]
     if missing:
         names = [(install_names or {}).get(package, package) for package in missing]
-        yield _install_command(manager, names)
+        yield _install_command(manager, names, disable_excludes)
     to_hold = [p for p in held if p in missing or not installed.get(p, {}).get("held")]
     if to_hold:
         yield _hold_command(manager, to_hold)

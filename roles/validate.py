@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyinfra import host, inventory, logger
 from pyinfra.api import DeployError, deploy
 
+from nordkube import kubeadm
 from nordkube.inventory import inventory_hosts
 from nordkube.settings import Settings
 from nordkube.support import ContainerdOffer, find_platform
@@ -30,7 +31,9 @@ def validate() -> None:
     kube_proxy_mode, private_interface, private_address, node_network, node_mtu, the
     network ranges, etcd_topology and etcd_device; and NodeFacts of all reachable hosts, so
     hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run,
-    with ContainerdPackages (which containerd the host's package manager offers).
+    with ContainerdPackages (which containerd the host's package manager offers). Where a
+    cluster stage runs: every cluster host's KubeadmState and the first control-plane node's
+    ClusterState, so a half-finished init or join stops the run before any change.
     """
     problems = validate_inventory(inventory_hosts(inventory))
     if problems:
@@ -53,5 +56,11 @@ def validate() -> None:
     )
     if errors:
         _fail(errors)
+    # Where the cluster stands: a half-finished kubeadm step stops the run, never repeated.
+    if any(context.forms_cluster(each) for _, each in reports.values()):
+        view = context.cluster()
+        errors = kubeadm.state_problems(view.states) + list(view.plan.problems)
+        if errors:
+            _fail(errors)
     for warning in reports[host.name][0].warnings:
         logger.warning(f"{host.print_prefix}warning: {warning}")

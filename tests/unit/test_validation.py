@@ -24,6 +24,9 @@ def host(name, *groups, **data):
 
 
 def fleet(cp=3, workers=1, **data):
+    """cp control-plane nodes and some workers; several control planes share an endpoint."""
+    if cp > 1:
+        data.setdefault("control_plane_endpoint", "api.oslo.example")
     hosts = [
         host(f"cp{i}", "control_plane", etcd_device=f"/dev/nvme{i}n1", **data) for i in range(cp)
     ]
@@ -81,7 +84,12 @@ def test_all_problems_are_reported_together():
 
 
 def test_a_cluster_setting_set_apart_on_one_host_is_refused():
-    hosts = [*fleet(cp=3, workers=0), host("w0", "workers", kube_proxy_mode="nftables")]
+    hosts = [
+        *fleet(cp=3, workers=0),
+        host(
+            "w0", "workers", kube_proxy_mode="nftables", control_plane_endpoint="api.oslo.example"
+        ),
+    ]
     assert messages(validate_inventory(hosts)) == [
         "inventory: kube_proxy_mode: differs between hosts ('ipvs' on cp0, cp1, cp2; "
         "'nftables' on w0): it is cluster-wide, set it once (group_data/all.py)"
@@ -89,9 +97,10 @@ def test_a_cluster_setting_set_apart_on_one_host_is_refused():
 
 
 def test_pod_ranges_are_compared_as_networks():
+    v6 = {"service_cidr": "fd00:20::/108"}
     same = [
-        *fleet(cp=1, workers=0, pod_cidr="fd00:10::/56"),
-        host("w0", "workers", pod_cidr="fd00:0010::/56"),
+        *fleet(cp=1, workers=0, pod_cidr="fd00:10::/56", **v6),
+        host("w0", "workers", pod_cidr="fd00:0010::/56", **v6),
     ]
     assert validate_inventory(same) == []
     split = [*fleet(cp=1, workers=0), host("w0", "workers", pod_cidr="10.245.0.0/16")]
@@ -101,7 +110,7 @@ def test_pod_ranges_are_compared_as_networks():
 def test_node_settings_may_differ_per_node():
     hosts = [
         *fleet(cp=1, workers=0),
-        host("w0", "workers", kubernetes_version="1.30.14", allow_cgroup_v1=True),
+        host("w0", "workers", kubernetes_version="1.35.5", allow_cgroup_v1=True),
         host(
             "w1",
             "workers",
@@ -114,6 +123,11 @@ def test_node_settings_may_differ_per_node():
 
 def test_the_cluster_wide_settings():
     assert cluster_setting_names() == [
+        "control_plane_endpoint",
+        "kube_vip",
+        "certificate_sans",
+        "encryption_algorithm",
+        "node_ready_timeout",
         "cni",
         "calico_encapsulation",
         "calico_wireguard",
@@ -279,3 +293,104 @@ def test_non_nftables_modes_do_not_need_nf_tables(mode):
         "node1", settings(kube_proxy_mode=mode), facts(nf_tables=False, kernel="4.18.0")
     )
     assert report.errors == []
+
+
+# -- forming the cluster ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "setting", "wording"),
+    [
+        ({"cni": "calico"}, "cni", "'calico' is not built yet"),
+        ({"cni": "canal"}, "cni", "'canal' is not built yet"),
+        ({"flannel_backend": "wireguard"}, "flannel_backend", "'wireguard' is not built yet"),
+    ],
+)
+def test_pod_networks_not_built_yet_are_refused(data, setting, wording):
+    problems = validate_inventory(fleet(**data))
+    assert [problem.setting for problem in problems] == [setting]
+    assert wording in problems[0].message
+
+
+def test_a_service_range_over_20_host_bits_is_refused():
+    problems = validate_inventory(fleet(service_cidr="172.0.0.0/11"))
+    assert messages(problems) == [
+        "inventory: service_cidr: 172.0.0.0/11 is too large: kube-apiserver accepts at most 20 "
+        "host bits (/12 or smaller, e.g. 10.96.0.0/12)"
+    ]
+    assert validate_inventory(fleet(service_cidr="10.96.0.0/12")) == []
+
+
+def test_a_pod_range_without_room_for_every_node_is_refused():
+    too_small = validate_inventory(fleet(pod_cidr="10.244.0.0/25"))
+    assert "smaller than one node's pod subnet (/24)" in messages(too_small)[0]
+    full = validate_inventory(fleet(cp=3, workers=2, pod_cidr="10.244.0.0/23"))
+    assert messages(full) == [
+        "inventory: pod_cidr: 10.244.0.0/23 holds 2 node subnets (/24 each), fewer than the 5 nodes"
+    ]
+    too_wide = validate_inventory(fleet(pod_cidr="10.0.0.0/7", service_cidr="192.168.0.0/16"))
+    assert "more than 16 bits wider" in messages(too_wide)[0]
+
+
+def test_pods_and_services_of_different_families_are_refused():
+    problems = validate_inventory(fleet(pod_cidr="fd00:10::/56"))
+    assert [problem.setting for problem in problems] == ["pod_cidr"]
+    assert "different IP families" in problems[0].message
+
+
+def test_several_control_planes_need_an_endpoint():
+    problems = validate_inventory(fleet(cp=3, control_plane_endpoint=None))
+    assert [problem.setting for problem in problems] == ["control_plane_endpoint"]
+    assert "3 control-plane nodes (cp0, cp1, cp2)" in problems[0].message
+    assert validate_inventory(fleet(cp=1)) == []
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "wording"),
+    [
+        ("api.oslo.example", "is a name: kube-vip needs the virtual IP address itself"),
+        ("10.30.0.10", "is outside node_network 10.20.0.0/24"),
+        ("10.20.0.5", "is the private address of w0"),
+    ],
+)
+def test_kube_vip_needs_a_free_address_of_the_private_network(endpoint, wording):
+    hosts = fleet(
+        cp=3, workers=0, control_plane_endpoint=endpoint, kube_vip=True, node_network="10.20.0.0/24"
+    )
+    hosts.append(
+        host(
+            "w0",
+            "workers",
+            private_address="10.20.0.5",
+            control_plane_endpoint=endpoint,
+            kube_vip=True,
+            node_network="10.20.0.0/24",
+        )
+    )
+    problems = validate_inventory(hosts)
+    assert [problem.setting for problem in problems] == ["kube_vip"]
+    assert wording in problems[0].message
+
+
+def test_every_node_runs_the_control_planes_minor():
+    hosts = [*fleet(cp=1, workers=0), host("w0", "workers", kubernetes_version="1.30.14")]
+    assert messages(validate_inventory(hosts)) == [
+        "w0: kubernetes_version: 1.30.14 differs from the control plane's 1.35.4 (cp0): kubeadm "
+        "joins nodes of its own minor; form a cluster of its own, or leave the host out of the "
+        "kubernetes stage (stages)"
+    ]
+    prepared_only = host("w0", "workers", kubernetes_version="1.30.14", stages=["base"])
+    assert validate_inventory([*fleet(cp=1, workers=0), prepared_only]) == []
+
+
+def test_ecdsa_keys_need_kubeadms_v1beta4():
+    problems = validate_inventory(
+        fleet(cp=1, workers=0, kubernetes_version="1.30.14", encryption_algorithm="ECDSA-P256")
+    )
+    assert [problem.setting for problem in problems] == ["encryption_algorithm"]
+
+
+def test_the_first_control_plane_must_run_the_cluster_stages():
+    hosts = [*fleet(cp=1, workers=0, stages=["base"]), host("w0", "workers")]
+    problems = validate_inventory(hosts)
+    assert [(problem.host, problem.setting) for problem in problems] == [("cp0", "stages")]

@@ -1,0 +1,72 @@
+"""The pod network the network stage applies: Flannel with its VXLAN backend, rendered by nordkube
+from the pinned release's own manifest (templates/network/kube-flannel.yml.j2).
+
+Pure (no pyinfra). Sources: flannel v0.28.10's Documentation/kube-flannel.yml (images, objects)
+and backend/vxlan (Backend.MTU is the underlay MTU, flannel subtracts its 50 bytes); see
+docs/domain.md, "Overlay MTU" and "Flannel".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from nordkube.bundle.catalog import FLANNEL
+from nordkube.bundle.images import FLANNEL_IMAGE
+from nordkube.settings import Settings
+
+NAMESPACE = "kube-flannel"
+DAEMONSET = "kube-flannel-ds"
+# The image whose /flannel the upstream manifest copies to /opt/cni/bin (flannel v0.28.10's
+# kube-flannel.yml); the bundle's flannel image carries /flannel itself.
+UPSTREAM_CNI_PLUGIN_IMAGE = "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3"
+# What VXLAN adds to every packet on an IPv4 underlay (docs/domain.md, "Overlay MTU").
+VXLAN_OVERHEAD = 50
+
+
+def images(package_source: str) -> dict[str, str]:
+    """The images flannel's DaemonSet runs: the flanneld image, and the one its init container
+    copies the CNI plugin from (the bundle's flannel image has it; upstream has its own)."""
+    plugin = FLANNEL_IMAGE if package_source == "bundle" else UPSTREAM_CNI_PLUGIN_IMAGE
+    return {"flannel": FLANNEL_IMAGE, "cni_plugin": plugin}
+
+
+def backend_mtu(private_mtus: Iterable[int]) -> int:
+    """Backend.MTU, the underlay MTU: the smallest private NIC MTU of any node, so that no
+    node's overlay packets are larger than the smallest link carries (the path MTU measured
+    between nodes is the next issue's)."""
+    return min(private_mtus)
+
+
+def interfaces(private_interfaces: Iterable[str]) -> list[str]:
+    """flanneld's --iface arguments: each node's private NIC name, once, in inventory order
+    (flanneld uses the first one that exists on its node)."""
+    return list(dict.fromkeys(private_interfaces))
+
+
+def flannel_values(
+    settings: Settings, private_interfaces: Iterable[str], private_mtus: Iterable[int]
+) -> dict[str, Any]:
+    """What templates/network/kube-flannel.yml.j2 fills in."""
+    return {
+        "version": FLANNEL,
+        "images": images(settings.kubernetes_package_source),
+        "network": settings.pod_cidr,
+        "mtu": backend_mtu(private_mtus),
+        "interfaces": interfaces(private_interfaces),
+        # flannel masquerades with nftables where kube-proxy uses it, else with iptables.
+        "nftables": settings.kube_proxy_mode == "nftables",
+        "namespace": NAMESPACE,
+        "daemonset": DAEMONSET,
+    }
+
+
+def manifest_digest(rendered_without_digest: str) -> str:
+    """The sha256 nordkube annotates the DaemonSet with: of the manifest rendered without it."""
+    return hashlib.sha256(rendered_without_digest.encode()).hexdigest()
+
+
+def pod_mtu(backend: int) -> int:
+    """The MTU flannel gives pods over VXLAN (for the docs and the node suite)."""
+    return backend - VXLAN_OVERHEAD

@@ -1,0 +1,313 @@
+"""Operations that form and grow the cluster: kubeadm init and join, the join token of a run,
+manifests applied to the API, the wait for Ready nodes, and the operator's admin kubeconfig.
+
+Each ensures one state, guarded by what the step leaves behind (KubeadmState, ClusterState),
+and yields nothing when it holds. The run's secrets (pyinfra_ext/joining.py) travel only on a
+command's standard input, and kubeadm's own output is shown with anything shaped like a token
+or a key masked, so neither pyinfra's output, its logs nor --json ever carries them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import gevent
+from pyinfra import host, logger
+from pyinfra.api import (
+    FunctionCommand,
+    HiddenValue,
+    Host,
+    OperationError,
+    State,
+    StringCommand,
+    operation,
+)
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
+from pyinfra.context import ctx_state
+
+from nordkube import kubeadm
+from pyinfra_ext import factcache, joining
+from pyinfra_ext.facts import ClusterState, KubeadmState
+from pyinfra_ext.templating import render
+
+KUBECTL = f"kubectl --kubeconfig={kubeadm.ADMIN_CONF}"
+# Root-only and in memory (tmpfs): where a secret-bearing kubeadm config lives while it runs.
+RUN_DIR = "/run/nordkube"
+# kubeadm's output as shown: bootstrap tokens and 64-hex keys masked, whatever it printed.
+MASK_SECRETS = r"sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g; s/[0-9a-f]{64}/<key>/g'"
+READY_POLL_SECONDS = 5
+
+
+def _kubeadm_with_secrets(name: str, arguments: str) -> str:
+    """`kubeadm ARGUMENTS --config FILE`: FILE is the command's standard input, written to a
+    root-only file under /run/nordkube and removed whatever happens; kubeadm's output is
+    printed afterwards through MASK_SECRETS."""
+    config, log = f"{RUN_DIR}/{name}.yaml", f"{RUN_DIR}/{name}.log"
+    return (
+        f"umask 077 && mkdir -p {RUN_DIR} && {{ cat > {config} && "
+        f"kubeadm {arguments} --config {config} > {log} 2>&1; status=$?; "
+        f"{MASK_SECRETS} {log} 2>/dev/null; rm -f {config} {log}; exit $status; }}"
+    )
+
+
+def _connector_arguments(target: Host) -> dict[str, Any]:
+    """How the current operation reaches `target` (sudo and the like), for a command a
+    callback runs itself."""
+    return {
+        key: value
+        for key, value in (target.current_op_global_arguments or {}).items()
+        if key in CONNECTOR_ARGUMENT_KEYS
+    }
+
+
+def _executing() -> bool:
+    return bool(getattr(ctx_state.get(), "is_executing", False))
+
+
+def record_ca_hash(state: State, host: Host) -> bool:
+    """During execution, on the first control-plane node: the discovery hash of its CA, for
+    the joins that follow in this run (pyinfra_ext/joining.py)."""
+    ok, output = host.run_shell_command(
+        StringCommand(f"cat {kubeadm.CA_CERT}"), **_connector_arguments(host)
+    )
+    try:
+        digest = kubeadm.ca_cert_hash(output.stdout) if ok else None
+    except (ValueError, IndexError):
+        digest = None
+    if digest is None:
+        host.log_styled(
+            f"Error: cannot read the cluster CA {kubeadm.CA_CERT} on {host.name}: the other "
+            "nodes cannot verify the control plane they join",
+            fg="red",
+            log_func=logger.error,
+        )
+        return False
+    joining.of_run(state).ca_cert_hash = digest
+    return True
+
+
+@operation()
+def kubeadm_initialized(values: dict[str, Any], template: str, upload_certificates: bool) -> Any:
+    """kubeadm init has formed the cluster on this node, the first control-plane node.
+
+    Guarded by what init leaves behind: nothing runs where it finished; a half-finished init
+    or an API that does not answer fails here (validation stops the run on it first), never
+    init again. `values` are nordkube.kubeadm.init_values; the run's token (and certificate
+    key when `upload_certificates`: control-plane nodes join in this run) are added here.
+    """
+    state = kubeadm.first_control_plane_state(
+        factcache.read(KubeadmState), factcache.read(ClusterState)
+    )
+    if state.phase == kubeadm.INITIALISED:
+        host.noop("the cluster is initialised")
+        return
+    if state.phase != kubeadm.FRESH:
+        raise OperationError(f"{state.detail}: nordkube does not run kubeadm init over it")
+    secrets = joining.of_run()
+    config = render(
+        "kubernetes",
+        template,
+        **values,
+        token=secrets.token,
+        certificate_key=secrets.certificate_key if upload_certificates else None,
+    )
+    flags = "init --skip-token-print --skip-certificate-key-print"
+    if upload_certificates:
+        flags += " --upload-certs"
+    yield StringCommand(_kubeadm_with_secrets("kubeadm-init", flags), _stdin=config)
+    yield FunctionCommand(record_ca_hash, (), {})
+
+
+@operation()
+def join_token_created(
+    joiners: list[str],
+    init_values: dict[str, Any],
+    template: str,
+    upload_certificates: bool,
+) -> Any:
+    """A join token with a short TTL exists for the nodes that join an existing cluster in this
+    run (`joiners`); with `upload_certificates`, the control-plane certificates are uploaded
+    for the control-plane nodes among them, encrypted with the run's certificate key.
+
+    With nothing to join, nothing is created. The token is applied as a bootstrap-token Secret
+    from standard input, so it is on no command line.
+    """
+    if not joiners:
+        host.noop("no join token is made here in this run")
+        return
+    secrets = joining.of_run()
+    ttl = timedelta(minutes=int(kubeadm.JOIN_TOKEN_TTL.removesuffix("m")))
+    expiration = (datetime.now(UTC) + ttl).strftime("%Y-%m-%dT%H:%M:%SZ")
+    yield StringCommand(
+        f"{KUBECTL} apply -f -", _stdin=kubeadm.bootstrap_token_secret(secrets.token, expiration)
+    )
+    if upload_certificates:
+        config = render(
+            "kubernetes",
+            template,
+            **init_values,
+            token=None,
+            certificate_key=secrets.certificate_key,
+        )
+        yield StringCommand(
+            _kubeadm_with_secrets(
+                "kubeadm-upload-certs",
+                "init phase upload-certs --upload-certs --skip-certificate-key-print",
+            ),
+            _stdin=config,
+        )
+    yield FunctionCommand(record_ca_hash, (), {})
+
+
+@operation()
+def node_joined(values: dict[str, Any], template: str) -> Any:
+    """This node has joined the cluster (as a control-plane node when values say so).
+
+    Guarded by what a join leaves behind: nothing runs on a joined node; a half-finished join
+    fails here (validation stops the run on it first). The JoinConfiguration is rendered when
+    the join runs, with the run's token, the CA hash the first control-plane node recorded
+    just before, and for a control-plane node the certificate key.
+    """
+    control_plane = bool(values["control_plane"])
+    state = kubeadm.joining_node_state(factcache.read(KubeadmState), control_plane)
+    if state.phase == kubeadm.JOINED:
+        host.noop("the node has joined the cluster")
+        return
+    if state.phase != kubeadm.FRESH:
+        raise OperationError(f"{state.detail}: nordkube does not run kubeadm join over it")
+    secrets = joining.of_run()
+    if secrets.ca_cert_hash is None and _executing():
+        raise OperationError(
+            "the cluster CA's hash is not known: the first control-plane node's init or join "
+            "token did not succeed in this run"
+        )
+    config = render(
+        "kubernetes",
+        template,
+        **values,
+        token=secrets.token,
+        ca_cert_hash=secrets.ca_cert_hash or "sha256:(recorded when the first node runs)",
+        certificate_key=secrets.certificate_key if control_plane else None,
+    )
+    yield StringCommand(_kubeadm_with_secrets("kubeadm-join", "join"), _stdin=config)
+
+
+@operation()
+def join_credentials_removed(created: bool, certificates: bool) -> Any:
+    """The join token of this run is gone again once the joins ran (and with `certificates`,
+    the uploaded control-plane certificates); `created` says whether the run made one."""
+    if not created:
+        host.noop("no join token of this run to remove here")
+        return
+    secret = StringCommand(
+        "bootstrap-token-", HiddenValue(kubeadm.token_id(joining.of_run().token)), _separator=""
+    )
+    yield StringCommand(f"{KUBECTL} -n kube-system delete secret --ignore-not-found", secret)
+    if certificates:
+        yield f"{KUBECTL} -n kube-system delete secret kubeadm-certs --ignore-not-found"
+
+
+def local_file_state(path: str) -> tuple[str, str] | None:
+    """sha256 and octal mode of a file on the machine running the deploy (None: absent)."""
+    file = Path(path)
+    if not file.is_file():
+        return None
+    return hashlib.sha256(file.read_bytes()).hexdigest(), format(file.stat().st_mode & 0o777, "o")
+
+
+def fetch_admin_kubeconfig(state: State, host: Host, path: str) -> bool:
+    """Copy the node's admin.conf to `path` on this machine, mode 0600 in a directory only its
+    owner may enter. Read through base64 (exact bytes) and never printed, even with -v."""
+    ok, output = host.run_shell_command(
+        StringCommand("base64", kubeadm.ADMIN_CONF),
+        print_output=False,
+        **_connector_arguments(host),
+    )
+    if not ok:
+        host.log_styled(
+            f"Error: cannot read {kubeadm.ADMIN_CONF} on {host.name}",
+            fg="red",
+            log_func=logger.error,
+        )
+        return False
+    content = base64.b64decode("".join(output.stdout_lines))
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.chmod(directory, 0o700)
+    temporary = f"{path}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+    return True
+
+
+@operation()
+def admin_kubeconfig_fetched(path: str, local: list[str] | None) -> Any:
+    """The operator's copy of this node's admin.conf is at `path` on the machine running the
+    deploy, mode 0600.
+
+    `local` is that file's sha256 and mode when the run started (local_file_state); the
+    node's side is KubeadmState's admin_sha256.
+    """
+    remote = factcache.read(KubeadmState).get("admin_sha256")
+    if remote is not None and local == [remote, "600"]:
+        host.noop(f"{path} is up to date")
+        return
+    yield FunctionCommand(fetch_admin_kubeconfig, (path,), {})
+
+
+@operation()
+def manifest_applied(
+    description: str, content: str, digest: str, kind: str, namespace: str, object_name: str
+) -> Any:
+    """The manifest `content` is applied to the cluster (server-side), as its object kind
+    namespace/object_name shows by the annotation nordkube.io/sha256 = `digest`."""
+    for found in factcache.read(ClusterState).get("objects", []):
+        same = (found["kind"], found["namespace"], found["name"]) == (kind, namespace, object_name)
+        if same and found["sha256"] == digest:
+            host.noop(f"{description} is applied ({digest[:12]})")
+            return
+    yield StringCommand(
+        f"{KUBECTL} apply --server-side --force-conflicts --field-manager=nordkube -f -",
+        _stdin=content,
+    )
+
+
+def wait_until_ready(state: State, host: Host, nodes: list[str], timeout: int) -> bool:
+    """Poll ClusterState until every node in `nodes` is Ready; after `timeout` seconds log
+    each node that is not, with its condition and reason, and fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = host.get_fact(ClusterState)
+        waiting = kubeadm.not_ready(nodes, answer.get("nodes", {}))
+        if answer.get("api_error"):
+            waiting = [f"the API does not answer ({answer['api_error']})"]
+        if not waiting:
+            return True
+        if time.monotonic() >= deadline:
+            lines = "\n".join(f"    {line}" for line in waiting)
+            host.log_styled(
+                f"Error: not every node is Ready after {timeout} s (node_ready_timeout):\n{lines}",
+                fg="red",
+                log_func=logger.error,
+            )
+            return False
+        gevent.sleep(READY_POLL_SECONDS)
+
+
+@operation()
+def nodes_ready(nodes: list[str], timeout: int) -> Any:
+    """Every node in `nodes` is registered and Ready, waited for up to `timeout` seconds."""
+    cluster = factcache.read(ClusterState)
+    if cluster.get("nodes") and not kubeadm.not_ready(nodes, cluster["nodes"]):
+        host.noop(f"nodes {', '.join(nodes)} are Ready")
+        return
+    yield FunctionCommand(wait_until_ready, (nodes, timeout), {})

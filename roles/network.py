@@ -1,0 +1,49 @@
+"""Stage network: Flannel with its VXLAN backend on every node, then every node Ready."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import deploy
+
+from nordkube import cni
+from pyinfra_ext import context
+from pyinfra_ext.cluster import manifest_applied, nodes_ready
+from pyinfra_ext.templating import render
+
+
+@deploy("Run the pod network")
+def network() -> None:
+    """Reads: cni, flannel_backend, pod_cidr, kube_proxy_mode, kubernetes_package_source,
+    node_ready_timeout; facts: every cluster host's private NIC and its MTU (NodeFacts), the
+    cluster's objects and nodes (ClusterState of the first control-plane node).
+
+    Everything here goes through the API, from the first control-plane node.
+    """
+    view = context.cluster()
+    if host.name != view.first.host:
+        return
+    settings = context.current().settings
+    values = cni.flannel_values(
+        settings,
+        [view.interfaces[name] for name in view.members],
+        [view.mtus[name] for name in view.members],
+    )
+    digest = cni.manifest_digest(render("network", "kube-flannel.yml", **values, digest=""))
+    manifest_applied(
+        name=(
+            f"Ensure Flannel {values['version']} (VXLAN over {', '.join(values['interfaces'])}, "
+            f"underlay MTU {values['mtu']}) runs on every node"
+        ),
+        description=f"Flannel {values['version']}",
+        content=render("network", "kube-flannel.yml", **values, digest=digest),
+        digest=digest,
+        kind="DaemonSet",
+        namespace=cni.NAMESPACE,
+        object_name=cni.DAEMONSET,
+    )
+    nodes = [member.node_name for member in view.members.values()]
+    nodes_ready(
+        name=f"Ensure every node is Ready (waiting up to {settings.node_ready_timeout} s)",
+        nodes=nodes,
+        timeout=settings.node_ready_timeout,
+    )
