@@ -49,14 +49,18 @@ ETCD_MODULES = ("go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/etcdctl/v3")
 COREDNS_MODULE = "github.com/coredns/coredns"
 CRICTL_MODULE = "sigs.k8s.io/cri-tools"
 FLANNEL_MODULE = "github.com/flannel-io/flannel"
-# Tencent Cloud's VPC SDK, which only flannel's tencentvpc backend imports, is not served by the
-# module proxy: flannel is built without that backend (vxlan, host-gw, wireguard are unaffected).
+# flanneld is built static without two backends: tencentvpc, because Tencent Cloud's VPC SDK is
+# not served by the module proxy, and udp, whose amd64 proxy is C (cgo). vxlan, host-gw, wireguard
+# and ipip, the backends nordkube offers or could, are unaffected.
 FLANNEL_EDITS = (
     SourceEdit(
         FLANNEL_MODULE,
         FLANNEL,
         "main.go",
-        ('_ "github.com/flannel-io/flannel/pkg/backend/tencentvpc"',),
+        (
+            '_ "github.com/flannel-io/flannel/pkg/backend/tencentvpc"',
+            '_ "github.com/flannel-io/flannel/pkg/backend/udp"',
+        ),
     ),
 )
 STRIP = ("-s", "-w")

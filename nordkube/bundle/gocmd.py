@@ -121,11 +121,15 @@ def build_info(binary: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def modules_of(info: dict[str, Any]) -> dict[str, str]:
-    """Module path -> version actually linked (a replacement's version where there is one)."""
+    """Module path -> version actually linked: a replacement's version where there is one, and
+    for a module replaced by an edited copy of its source, its version marked as edited."""
     modules: dict[str, str] = {}
     for entry in [info.get("Main", {}), *info.get("Deps", [])]:
         if not entry.get("Path"):
             continue
-        effective = entry.get("Replace") or entry
-        modules[entry["Path"]] = effective.get("Version", "(devel)")
+        replace = entry.get("Replace")
+        if replace and replace.get("Path", "").startswith("."):
+            modules[entry["Path"]] = f"{entry.get('Version', '(devel)')} (edited copy)"
+        else:
+            modules[entry["Path"]] = (replace or entry).get("Version", "(devel)")
     return modules

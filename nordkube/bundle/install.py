@@ -123,3 +123,70 @@ def runtime_files(directory: Path, manifest: dict[str, Any]) -> list[NodeFile]:
 
 def by_path(files: Iterable[NodeFile]) -> dict[str, NodeFile]:
     return {file.path: file for file in files}
+
+
+# The Kubernetes programs from the bundle, where pkgs.k8s.io's packages put them, so the
+# kubelet's unit and every command name the same paths whichever source installed them (and
+# EL's sudo, whose secure_path lacks /usr/local/bin, finds them).
+KUBERNETES_PROGRAMS = {
+    "kubeadm": "/usr/bin/kubeadm",
+    "kubelet": "/usr/bin/kubelet",
+    "kubectl": "/usr/bin/kubectl",
+    "crictl": "/usr/bin/crictl",
+}
+# The bundle's image archives stay on the node once uploaded, so an image removed from
+# containerd is imported again without a second upload.
+IMAGE_DIR = "/var/lib/nordkube/images"
+IMAGE_MODE = "644"
+# Images only the control-plane nodes run (static pods); every node runs the others.
+CONTROL_PLANE_IMAGES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+
+
+@dataclass(frozen=True)
+class NodeImage:
+    """One bundled image as a node imports it into containerd's k8s.io namespace."""
+
+    name: str
+    ref: str
+    digest: str  # the manifest digest containerd records for the imported image
+    archive: str  # the uploaded archive on the node
+
+
+def kubernetes_files(directory: Path, manifest: dict[str, Any]) -> list[NodeFile]:
+    """kubeadm, kubelet, kubectl and crictl, at KUBERNETES_PROGRAMS."""
+    files = [
+        _node_file(directory, record, path)
+        for name, path in KUBERNETES_PROGRAMS.items()
+        for record in _records(manifest, name)
+        if record["name"] == name
+    ]
+    missing = set(KUBERNETES_PROGRAMS) - {file.name for file in files}
+    if missing:
+        raise BundleError(f"the bundle has no {', '.join(sorted(missing))}: rebuild it")
+    return files
+
+
+def node_images(
+    directory: Path, manifest: dict[str, Any], control_plane: bool
+) -> tuple[list[NodeFile], list[NodeImage]]:
+    """The image archives a node gets (uploaded to IMAGE_DIR) and the images imported from
+    them: the control-plane images on control-plane nodes only."""
+    files, images = [], []
+    for record in manifest["artifacts"]:
+        if record["kind"] != "image":
+            continue
+        if record["name"] in CONTROL_PLANE_IMAGES and not control_plane:
+            continue
+        archive = f"{IMAGE_DIR}/{record['name']}.oci.tar"
+        files.append(
+            NodeFile(
+                name=record["name"],
+                version=record["version"],
+                source=str(directory / record["path"]),
+                path=archive,
+                sha256=record["sha256"],
+                mode=IMAGE_MODE,
+            )
+        )
+        images.append(NodeImage(record["name"], record["ref"], record["manifest_digest"], archive))
+    return files, images

@@ -15,7 +15,7 @@ import pytest
 from nordkube.bundle import catalog
 from nordkube.bundle.errors import BundleError
 from nordkube.bundle.gobuild import edited_copy
-from nordkube.bundle.gocmd import download_module, go_env
+from nordkube.bundle.gocmd import download_module, go_env, modules_of
 from nordkube.bundle.recipe import SourceEdit
 
 MODULE = "k8s.io/kubernetes"
@@ -116,3 +116,26 @@ def test_wrapper_replaces_an_edited_module_with_its_directory() -> None:
     )
     assert f"\t{EDITED} => ./{edit.directory}\n" in recipe.gomod
     assert recipe.edits == (edit,)
+
+
+def test_bill_of_materials_takes_replacements_and_marks_edited_copies() -> None:
+    info = {
+        "Main": {
+            "Path": "github.com/flannel-io/flannel",
+            "Version": "v0.28.10",
+            "Replace": {"Path": "./edited/github.com_flannel-io_flannel", "Version": "(devel)"},
+        },
+        "Deps": [
+            {
+                "Path": "k8s.io/api",
+                "Version": "v0.0.0",
+                "Replace": {"Path": "k8s.io/api", "Version": "v0.35.4"},
+            },
+            {"Path": "golang.org/x/sys", "Version": "v0.38.0"},
+        ],
+    }
+    assert modules_of(info) == {
+        "github.com/flannel-io/flannel": "v0.28.10 (edited copy)",
+        "k8s.io/api": "v0.35.4",
+        "golang.org/x/sys": "v0.38.0",
+    }
