@@ -15,9 +15,11 @@ from typing import Any
 
 from pyinfra.api import FactBase
 
-from nordkube import keys, kubeadm
+from nordkube import bootstate, keys, kubeadm
 
 SECTION = "::nordkube:"
+# The administrator's systemd unit directory (systemd.unit(5)), ahead of the vendor's.
+SYSTEMD_ETC = "/etc/systemd/system"
 
 
 def marker(name: str) -> str:
@@ -388,6 +390,14 @@ class SwapState(FactBase[dict[str, Any]]):
                     "unit-files",
                     "systemctl list-unit-files --type=swap --no-legend 2>/dev/null || true",
                 ),
+                # `systemctl mask` refuses a unit whose name in /etc/systemd/system is taken
+                # by a file or by a symlink other than the mask itself.
+                _section(
+                    "unit-files-in-etc",
+                    f"for f in {SYSTEMD_ETC}/*.swap; do "
+                    '{ [ -e "$f" ] || [ -L "$f" ]; } && [ "$(readlink "$f")" != /dev/null ] '
+                    '&& echo "${f##*/}"; done; true',
+                ),
             ]
         )
 
@@ -409,7 +419,13 @@ class SwapState(FactBase[dict[str, Any]]):
             if len(line.split()) >= 2
             and line.split()[1] in ("enabled", "static", "enabled-runtime")
         ]
-        return {"active": active, "fstab": fstab, "units": units}
+        in_etc = set(parts.get("unit-files-in-etc", []))
+        return {
+            "active": active,
+            "fstab": fstab,
+            "units": units,
+            "unit_files_in_etc": [unit for unit in units if unit in in_etc],
+        }
 
 
 class ServiceStates(FactBase[dict[str, dict[str, bool]]]):
@@ -556,3 +572,57 @@ class ClusterState(FactBase[dict[str, Any]]):
                     {"kind": kind, "namespace": namespace, "name": name, "sha256": digest or None}
                 )
         return {"api_error": None, "objects": objects, "nodes": nodes}
+
+
+def _config_files(kind: str, directories: tuple[str, ...], suffixes: tuple[str, ...]) -> str:
+    """Each file of `directories` ending in one of `suffixes`: a `kind PATH -> TARGET` header
+    (TARGET: where a symlink points, /dev/null for a masked name), then its lines.
+
+    A directory seen before under another name (/lib -> /usr/lib) is skipped; `echo` ends a
+    last line that has no newline, so no file runs into the next header.
+    """
+    names = " ".join(shlex.quote(directory) for directory in directories)
+    globs = " ".join(f'"$d"/*{suffix}' for suffix in suffixes)
+    return (
+        f'seen=; for d in {names}; do r=$(readlink -f "$d") || continue; '
+        'case "$seen " in *" $r "*) continue;; esac; seen="$seen $r"; '
+        f'for f in {globs}; do [ -e "$f" ] || continue; '
+        f'echo "{SECTION}{kind} $f -> $(readlink -f "$f")"; cat "$f"; echo; done; done'
+    )
+
+
+class BootConfig(FactBase[dict[str, Any]]):
+    """The files the boot reads kernel parameters and module rules from, and the kernel
+    command line: what `nordkube.bootstate` judges the persisted state against.
+
+    Every sysctl.d and modprobe.d file in every directory systemd-sysctl and kmod read, in
+    that directory order, with its full text (comments included, so line numbers are the
+    file's own); which of them wins is decided in nordkube.bootstate, not here.
+    """
+
+    default = dict
+
+    def command(self) -> str:
+        return f"{marker('BootConfig')} " + "; ".join(
+            [
+                _config_files("sysctl.d", bootstate.SYSCTL_DIRS, bootstate.SYSCTL_SUFFIXES),
+                _config_files("modprobe.d", bootstate.MODPROBE_DIRS, bootstate.MODPROBE_SUFFIXES),
+                _section("cmdline", "cat /proc/cmdline"),
+            ]
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        kinds = {"sysctl.d": "sysctl_files", "modprobe.d": "modprobe_files"}
+        result: dict[str, Any] = {"sysctl_files": [], "modprobe_files": [], "cmdline": ""}
+        for header, lines in sections(output).items():
+            if header == "cmdline":
+                result["cmdline"] = _first(lines)
+                continue
+            kind, _, rest = header.partition(" ")
+            if kind not in kinds:
+                continue
+            path, _, target = rest.partition(" -> ")
+            if lines and lines[-1] == "":
+                lines = lines[:-1]  # the line `echo` added after the file's own last newline
+            result[kinds[kind]].append({"path": path, "target": target or path, "lines": lines})
+        return result

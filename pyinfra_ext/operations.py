@@ -28,6 +28,7 @@ from nordkube import keys
 from nordkube.managed import MANAGED_FILES, MANAGED_KEYS, MANAGED_SERVICES
 from pyinfra_ext import factcache
 from pyinfra_ext.facts import (
+    SYSTEMD_ETC,
     FileStates,
     InstalledPackages,
     KernelModules,
@@ -37,6 +38,9 @@ from pyinfra_ext.facts import (
     SwapState,
     SysctlValues,
 )
+
+# What a swap unit file the deploy moves aside is renamed to (systemd reads no such name).
+DISABLED_SUFFIX = ".disabled-by-nordkube"
 
 
 def registry_hosts_file(registry: str) -> str:
@@ -220,7 +224,8 @@ def sysctls_applied(values: dict[str, str], path: str) -> Any:
 
 @operation()
 def swap_disabled() -> Any:
-    """No swap is active, and none comes back at boot (fstab lines commented, units masked)."""
+    """No swap is active, and none comes back at boot (fstab lines commented, units masked;
+    a unit file in /etc/systemd/system is renamed to UNIT.disabled-by-nordkube first)."""
     swap = factcache.read(SwapState)
     if swap.get("active"):
         yield "swapoff -a"
@@ -232,8 +237,16 @@ def swap_disabled() -> Any:
             "\\1@' /etc/fstab"
         )
         yield "systemctl daemon-reload"
+    in_etc = swap.get("unit_files_in_etc", [])
     for unit in swap.get("units", []):
-        yield f"systemctl mask --now {shlex.quote(unit)}"
+        quoted = shlex.quote(unit)
+        if unit in in_etc:
+            # A unit file of the image's own in /etc/systemd/system takes the name a mask
+            # needs: stop and disable it, and keep it beside, renamed as the fstab line is.
+            path = f"{SYSTEMD_ETC}/{unit}"
+            yield f"systemctl disable --now {quoted}"
+            yield f"mv {shlex.quote(path)} {shlex.quote(path + DISABLED_SUFFIX)}"
+        yield f"systemctl mask --now {quoted}"
     if not swap.get("active") and not swap.get("fstab") and not swap.get("units"):
         host.noop("swap is off")
 

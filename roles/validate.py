@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pyinfra import host, inventory, logger
-from pyinfra.api import DeployError, deploy
+from pyinfra.api import DeployError, Host, deploy
 
-from nordkube import kubeadm
+from nordkube import bootstate, kubeadm, node
 from nordkube.inventory import inventory_hosts
-from nordkube.settings import Settings
+from nordkube.managed import SYSCTL_FILE
+from nordkube.settings import Problem, Settings
 from nordkube.support import ContainerdOffer, find_platform
 from nordkube.validation import (
     check_host,
@@ -15,12 +16,28 @@ from nordkube.validation import (
     validate_inventory,
 )
 from pyinfra_ext import context, factcache
-from pyinfra_ext.facts import NodeFacts
+from pyinfra_ext.facts import BootConfig, KernelModules, NodeFacts
 
 
 def _fail(problems: list) -> None:
     lines = "\n".join(f"  {problem}" for problem in problems)
     raise DeployError(f"{len(problems)} problem(s), nothing was changed on any host:\n{lines}")
+
+
+def _boot_state_problems(target: Host, settings: Settings) -> list[Problem]:
+    """What the node's own files would undo at boot of what the kernel stage persists: a
+    later sysctl.d file setting a key otherwise, a modprobe.d rule that keeps a module out.
+
+    The deploy does not override another administrator's files; it stops and names them.
+    """
+    candidates = tuple(node.candidate_modules(settings))
+    probed = factcache.read(KernelModules, target, modules=candidates)
+    modules = node.modules_to_persist(node.required_modules(settings, probed), probed)
+    own = bootstate.ConfigFile(
+        SYSCTL_FILE, SYSCTL_FILE, tuple(node.render_sysctl_file(node.SYSCTLS).splitlines())
+    )
+    boot = factcache.read(BootConfig, target)
+    return bootstate.boot_state_problems(target.name, boot, node.SYSCTLS, own, modules)
 
 
 @deploy("Validate settings, inventory and host facts")
@@ -31,8 +48,10 @@ def validate() -> None:
     kube_proxy_mode, private_interface, private_address, node_network, node_mtu, the
     network ranges, etcd_topology and etcd_device; and NodeFacts of all reachable hosts, so
     hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run,
-    with ContainerdPackages (which containerd the host's package manager offers). Where a
-    cluster stage runs: every cluster host's KubeadmState and the first control-plane node's
+    with ContainerdPackages (which containerd the host's package manager offers).
+    Once every host passes those, their BootConfig and KernelModules: whether a file of the
+    node's own would undo at the next boot what the kernel stage persists. Where a cluster
+    stage runs: every cluster host's KubeadmState and the first control-plane node's
     ClusterState, so a half-finished init or join stops the run before any change.
     """
     problems = validate_inventory(inventory_hosts(inventory))
@@ -54,6 +73,14 @@ def validate() -> None:
         {name: factcache.read(NodeFacts, each) for name, (_, each) in reports.items()},
         {name: report.private_interface for name, (report, _) in reports.items()},
     )
+    if errors:
+        _fail(errors)
+    # Hosts fit so far: would their own files undo the persisted state at the next boot?
+    errors = [
+        problem
+        for _, each in reports.values()
+        for problem in _boot_state_problems(each, Settings.from_data(each.data.dict(), each.name))
+    ]
     if errors:
         _fail(errors)
     # Where the cluster stands: a half-finished kubeadm step stops the run, never repeated.

@@ -320,12 +320,15 @@ class Recording:
 
     def boot_config(self) -> list[str]:
         """BootConfig's output. MODELLED, the same for every OS: no sysctl.d or modprobe.d
-        file is listed, which plans exactly as the distributions' own files do, since none of
-        them sets a key nordkube persists or has an install, blacklist or alias rule for a
-        module it loads (Debian 12's, as the lab's image has them: /etc/sysctl.conf through
-        99-sysctl.conf, all comments; 50-pid-max.conf, kernel.pid_max; 99-protect-links.conf,
-        fs.protected_*; /usr/lib/modprobe.d/systemd.conf, options lines only). The kernel
-        command line is the form GRUB boots the distribution's kernel with."""
+        file is listed. That plans as the distributions' own files do, since none of them sets
+        a key nordkube persists or has an install, blacklist or alias rule for a module it
+        loads. Seen on the lab's images: Debian 12 has 99-sysctl.conf -> /etc/sysctl.conf (all
+        comments), 50-pid-max.conf and 99-protect-links.conf; Debian 13 has
+        10-coredump-debian.conf, 50-default.conf and 50-pid-max.conf (recorded in
+        tests/unit/facts/BootConfig/debian-13-lab.json); both have aliases.conf,
+        fbdev-blacklist.conf and systemd.conf in modprobe.d (options, softdeps, framebuffer
+        drivers' blacklist). The kernel command line is the form GRUB boots the
+        distribution's kernel with."""
         cmdline = f"BOOT_IMAGE=/boot/vmlinuz-{self.kernel} root=/dev/vda1 ro"
         return _sections([("cmdline", [cmdline])])
 
@@ -354,7 +357,13 @@ class Recording:
                 for service in MANAGED_SERVICES
             ],
             marker(SwapState.__name__): _sections(
-                [("swaps", self.swaps), ("fstab", self.fstab), ("unit-files", self.swap_units)]
+                [
+                    ("swaps", self.swaps),
+                    ("fstab", self.fstab),
+                    ("unit-files", self.swap_units),
+                    # A fresh image has no swap unit file of its own in /etc/systemd/system.
+                    ("unit-files-in-etc", []),
+                ]
             ),
         }
         if self.selinux is not None:

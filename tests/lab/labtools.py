@@ -30,9 +30,9 @@ def nordkube(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return run(str(BIN / "nordkube"), *args, **kwargs)
 
 
-def on_node(node: str, command: str) -> None:
-    """Run a root command on a lab node (used to tamper with it)."""
-    nordkube("lab", "ssh", node, f"sudo sh -c '{command}'", check=True, timeout=300)
+def on_node(node: str, command: str) -> str:
+    """Run a root command on a lab node (to tamper with it, or read its state); its stdout."""
+    return nordkube("lab", "ssh", node, f"sudo sh -c '{command}'", check=True, timeout=300).stdout
 
 
 @dataclass

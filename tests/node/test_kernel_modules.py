@@ -1,4 +1,5 @@
-"""Kernel modules for kube-proxy and the container runtime: loaded now, and again at boot.
+"""Kernel modules for kube-proxy and the container runtime: loaded now, and again at boot,
+with no modprobe.d rule (install, blacklist, alias) that keeps one out.
 
 A module built into the kernel never shows in /proc/modules but has /sys/module/NAME, and
 needs no modules-load.d entry. The conntrack module is nf_conntrack_ipv4 on old kernels
@@ -8,6 +9,7 @@ needs no modules-load.d entry. The conntrack module is nf_conntrack_ipv4 on old 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -108,4 +110,74 @@ def test_module_persisted(host: Any, node: Any, kernel: Kernel, module: str) -> 
     )
     assert module in kernel.persisted, (
         f"{node}: {module} is not listed in {PERSIST_FILE}, so it is not loaded at boot"
+    )
+
+
+@dataclass(frozen=True)
+class ModprobeConfig:
+    """kmod's own view of the modprobe.d rules (`modprobe --showconfig`, every file already
+    merged in kmod's order, `modprobe.blacklist=` of the kernel command line included), and
+    the kernel's own `module_blacklist=`."""
+
+    blacklisted: frozenset[str]
+    installs: tuple[tuple[str, str], ...]  # (module glob, command), first match wins
+    aliases: dict[str, str]
+    kernel_refuses: frozenset[str]
+
+
+@pytest.fixture(scope="module")
+def modprobe_config(host: Any, node: Any) -> ModprobeConfig:
+    # The module aliases of modules.alias follow the configuration; they are not rules.
+    shown = host.run(
+        "PATH=$PATH:/sbin:/usr/sbin modprobe --showconfig | sed '/^# End of configuration/q'"
+    )
+    assert shown.rc == 0, f"{node}: modprobe --showconfig failed: {shown.stderr.strip()}"
+    blacklisted, installs, aliases = set(), [], {}
+    for fields in (line.split(None, 2) for line in shown.stdout.splitlines()):
+        if len(fields) >= 2 and fields[0] == "blacklist":
+            blacklisted.add(_module_name(fields[1]))
+        elif len(fields) == 3 and fields[0] == "install":
+            installs.append((_module_name(fields[1]), fields[2]))
+        elif len(fields) == 3 and fields[0] == "alias":
+            aliases.setdefault(_module_name(fields[1]), fields[2].split()[0])
+    refused: set[str] = set()
+    for word in host.file("/proc/cmdline").content_string.split():
+        if word.startswith("module_blacklist="):
+            refused.update(map(_module_name, word.partition("=")[2].split(",")))
+    return ModprobeConfig(frozenset(blacklisted), tuple(installs), aliases, frozenset(refused))
+
+
+def _still_loads(command: str, module: str) -> bool:
+    """An install command that runs `modprobe --ignore-install MODULE` (firewalld's pattern)."""
+    words = command.replace(";", " ").replace("&", " ").replace("|", " ").split()
+    return (
+        any(word.rsplit("/", 1)[-1] == "modprobe" for word in words)
+        and ("--ignore-install" in words or "-i" in words)
+        and module in map(_module_name, words)
+    )
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_not_defeated_by_modprobe_d(
+    host: Any, node: Any, kernel: Kernel, modprobe_config: ModprobeConfig, module: str
+) -> None:
+    skip_unless_required(module, node, kernel)
+    if module in kernel.builtin and host.file(f"/sys/module/{module}").is_directory:
+        return  # built into the kernel: no rule keeps it out
+    config = modprobe_config
+    install = next((cmd for glob, cmd in config.installs if fnmatchcase(module, glob)), None)
+    assert install is None or _still_loads(install, module), (
+        f"{node}: modprobe.d has `install {module} {install}`, which runs instead of loading "
+        f"{module} (at boot too)"
+    )
+    assert config.aliases.get(module, module) == module, (
+        f"{node}: modprobe.d has `alias {module} {config.aliases.get(module)}`, so loading "
+        f"{module} looks up another module"
+    )
+    assert module not in config.blacklisted, (
+        f"{node}: {module} is blacklisted (modprobe.d or modprobe.blacklist=), so "
+        "systemd-modules-load skips it at boot"
+    )
+    assert module not in config.kernel_refuses, (
+        f"{node}: the kernel command line has module_blacklist={module}: the kernel refuses it"
     )
