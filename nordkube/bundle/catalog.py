@@ -273,6 +273,10 @@ def companion_recipes(
             go_line(flannel_cni),
             [FLANNEL_CNI],
             (("flannel", f"{FLANNEL_CNI[0]}/plugins/meta/flannel"),),
+            (
+                *STRIP,
+                f"-X {CNI_MODULE}/pkg/utils/buildversion.BuildVersion={FLANNEL_CNI[1]}",
+            ),
             directory="cni",
         ),
         wrapped(
