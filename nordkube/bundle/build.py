@@ -30,7 +30,8 @@ Report = Callable[[str], None]
 
 @dataclass
 class BuildContext:
-    """What every step of one build shares: the cache, the go environment, and the log."""
+    """What every step of one build shares: the release, the cache, the go environment, the
+    progress report and the timings."""
 
     version: KubernetesVersion
     cache: Path
@@ -107,7 +108,7 @@ def build_bundle(
     wrapper = kubernetes_wrapper(version, Path(kubernetes["GoMod"]).read_text())
     build_date = json.loads(Path(kubernetes["Info"]).read_text())["Time"]
     recipes = catalog.kubernetes_recipes(version, wrapper, build_date)
-    kubeadm = build_go(context, recipes[0], "[k8s 1]")
+    kubeadm = build_go(context, recipes[0], "[1]")
     images = kubeadm_images(kubeadm.file("kubeadm"), version)
     report(f"kubeadm {version.tag} names the images: {' '.join(images)}")
     artifacts = [kubeadm]

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ class ImageSpec:
     links: tuple[tuple[str, str], ...] = ()
     busybox: bool = False
     # Commands run in the unpacked packages (chroot) to prove their libraries are all there.
-    checks: tuple[tuple[str, ...], ...] = field(default=())
+    checks: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
