@@ -2,7 +2,9 @@
 # Installs the Debian packages the lab needs on the machine that runs it (root or sudo), and
 # pip, which installs uv where it is missing.
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils debootstrap vde2 openssh-client e2fsprogs iproute2 python3-pip)
+# gcc, libc6-dev and libseccomp-dev: the bundle builds runc, the one cgo program it holds.
+packages=(qemu-system-x86 qemu-utils debootstrap vde2 openssh-client e2fsprogs iproute2 python3-pip
+          gcc libc6-dev libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,16 +17,9 @@ from nordkube.bundle.gobuild import GoArtifact
 from nordkube.bundle.images import BuiltImage, image_specs
 from nordkube.bundle.recipe import GoRecipe
 from nordkube.bundle.versions import parse_kubernetes_version
+from tests.unit.test_bundle_images import KUBEADM_IMAGES
 
-IMAGES = [
-    "registry.k8s.io/kube-apiserver:v1.35.4",
-    "registry.k8s.io/kube-controller-manager:v1.35.4",
-    "registry.k8s.io/kube-scheduler:v1.35.4",
-    "registry.k8s.io/kube-proxy:v1.35.4",
-    "registry.k8s.io/coredns/coredns:v1.13.1",
-    "registry.k8s.io/pause:3.10.1",
-    "registry.k8s.io/etcd:3.6.6-0",
-]
+IMAGES = KUBEADM_IMAGES
 
 
 def go_artifact(
