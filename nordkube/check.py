@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from nordkube.inventory import InventoryHost, load_hosts, project_root
@@ -75,8 +75,14 @@ class Target:
         return f"ssh://{self.alias}" + (f"?{urlencode(query)}" if query else "")
 
 
-def run_suite(targets: list[Target], workdir: Path, junit: Path | None) -> int:
-    """Run the node suite against the targets; return pytest's exit code."""
+def run_suite(
+    targets: list[Target], workdir: Path, junit: Path | None, output: IO[str] | None = None
+) -> int:
+    """Run the node suite against the targets; return pytest's exit code.
+
+    pytest's output goes to `output` when given (`nordkube drift` keeps it as a log), else to
+    this process's own stdout.
+    """
     ssh_config = workdir / "ssh_config"
     ssh_config.write_text(render_ssh_config(targets, workdir))
     hosts_file = workdir / "hosts.json"
@@ -86,6 +92,8 @@ def run_suite(targets: list[Target], workdir: Path, junit: Path | None) -> int:
             pytest_command(targets, ssh_config, junit),
             cwd=project_root(),
             env={**os.environ, HOSTS_ENV: str(hosts_file)},
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
             check=False,
         )
     finally:
@@ -93,15 +101,27 @@ def run_suite(targets: list[Target], workdir: Path, junit: Path | None) -> int:
     return result.returncode
 
 
-def select_hosts(inventory: str, limit: list[str]) -> list[InventoryHost]:
+def over_ssh(name: str) -> bool:
+    """Whether pyinfra reaches the host over SSH: it picks the connector from the name
+    (`@docker/...`, `@local`, `@fake/...`); a plain name or `@ssh/...` is SSH."""
+    return not name.startswith("@") or name.startswith("@ssh/")
+
+
+def select_hosts(
+    inventory: str,
+    limit: list[str],
+    override: Mapping[str, str] | None = None,
+    ssh_only: bool = True,
+) -> list[InventoryHost]:
     """The inventory's hosts (merged data, loaded as pyinfra loads them) that --limit selects.
 
-    Like pyinfra's --limit, a pattern is a group name, else a glob on host names.
+    Like pyinfra's --limit, a pattern is a group name, else a glob on host names. `override`
+    is what pyinfra's --data sets; `ssh_only` refuses hosts the node suite cannot reach.
     """
     if not Path(inventory).is_file():
         raise InventoryError([f"inventory {inventory} is not a file"])
     try:
-        hosts = load_hosts(inventory)
+        hosts = load_hosts(inventory, override)
     except Exception as error:
         raise InventoryError([f"cannot load inventory {inventory}: {error}"]) from error
     problems = []
@@ -120,8 +140,7 @@ def select_hosts(inventory: str, limit: list[str]) -> list[InventoryHost]:
             chosen |= matches
         selected = [host for host in hosts if host.name in chosen]
     for host in selected:
-        # pyinfra picks the connector from the name: `@docker/...`, `@local`; `@ssh/...` is SSH.
-        if host.name.startswith("@") and not host.name.startswith("@ssh/"):
+        if ssh_only and not over_ssh(host.name):
             problems.append(f"{host.name}: nordkube check reaches nodes over SSH only")
     if not selected and not problems:
         problems.append(f"inventory {inventory} has no hosts")

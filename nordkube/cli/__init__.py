@@ -1,4 +1,4 @@
-"""The `nordkube` command: validate, lab, check."""
+"""The `nordkube` command: validate, lab, check, bundle, drift."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from nordkube import lab
-    from nordkube.cli import bundle, check, validate
+    from nordkube.cli import bundle, check, drift, validate
 
     validate.add_parser(commands)
     lab.add_parser(commands)
     check.add_parser(commands)
     bundle.add_parser(commands)
+    drift.add_parser(commands)
     return parser
 
 
