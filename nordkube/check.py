@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from nordkube.inventory import InventoryHost, load_hosts, project_root
+from nordkube import kubeadm
+from nordkube.inventory import CONTROL_PLANE, InventoryHost, load_hosts, project_root
 from nordkube.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class Target:
     sudo: bool
     sudo_user: str | None
     settings: Settings
+    # Its place in the cluster (cluster_roles), for the suite's cluster states.
+    cluster: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def hostspec(self) -> str:
         """The testinfra host: `ssh://ALIAS`, with sudo per host (inventories may mix)."""
@@ -277,12 +280,39 @@ def render_ssh_config(targets: list[Target], control_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cluster_roles(inventory: str, hosts: Iterable[InventoryHost]) -> dict[str, dict[str, Any]]:
+    """Each host's place in the cluster, for the suite's cluster states: whether it is a
+    control-plane node, how many the inventory has (the API's real servers), and for the first
+    one where the deploy wrote the operator's admin kubeconfig (run from this directory)."""
+    every = list(hosts)
+    control_planes = [host.name for host in every if CONTROL_PLANE in host.groups]
+    name = Path(inventory).name.rsplit(".", 1)[0]  # the group pyinfra names after the file
+    return {
+        host.name: {
+            "control_plane": host.name in control_planes,
+            "control_planes": len(control_planes),
+            "admin_kubeconfig": (
+                kubeadm.admin_kubeconfig_path(os.getcwd(), name)
+                if control_planes and host.name == control_planes[0]
+                else None
+            ),
+        }
+        for host in every
+    }
+
+
+def with_cluster(targets: Iterable[Target], roles: Mapping[str, Mapping[str, Any]]) -> list[Target]:
+    return [dataclasses.replace(target, cluster=roles.get(target.name, {})) for target in targets]
+
+
 def hosts_json(targets: Iterable[Target]) -> str:
-    """What the node suite needs per testinfra host: its inventory name and settings."""
+    """What the node suite needs per testinfra host: its inventory name, settings and place
+    in the cluster."""
     hosts = {
         target.alias: {
             "name": target.name,
             "settings": dataclasses.asdict(target.settings),
+            "cluster": dict(target.cluster),
         }
         for target in targets
     }

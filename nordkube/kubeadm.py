@@ -319,6 +319,21 @@ def state_problems(states: Mapping[str, NodeState]) -> list[Problem]:
     return problems
 
 
+def version_problem(host: str, node: Mapping[str, Any], version: str) -> Problem | None:
+    """A node in the cluster whose kubelet runs another release than kubernetes_version: the
+    deploy installs releases, it does not upgrade a cluster (kubeadm upgrade does, node by
+    node), so it stops rather than replace the kubelet under a running node."""
+    found = node.get("kubelet_version")
+    if not found or found == f"v{version}" or KUBELET_CONF not in node.get("files", []):
+        return None
+    return Problem(
+        host,
+        "kubernetes_version",
+        f"the node's kubelet runs {found}, not v{version}: nordkube forms clusters and adds "
+        "nodes, it does not upgrade them (use kubeadm upgrade, then set the new version)",
+    )
+
+
 @dataclass(frozen=True)
 class JoinPlan:
     """What this run does to form or grow the cluster."""

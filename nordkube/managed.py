@@ -28,6 +28,10 @@ DOCKER_RPM_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce"
 # patch that turns failCgroupV1 off on an accepted cgroup v1 host.
 KUBE_VIP_MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml"
 KUBELET_PATCH_FILE = "/etc/nordkube/kubeadm-patches/kubeletconfiguration+merge.yaml"
+# The kubelet's unit and kubeadm's drop-in where the kubelet comes from the bundle (packages
+# bring their own).
+KUBELET_UNIT = "/etc/systemd/system/kubelet.service"
+KUBELET_DROPIN = "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
 # The signing keys, each verified against its pin before a repository trusts it; their
 # fingerprints are read in one command per host.
 MANAGED_KEYS = (DOCKER_APT_KEY, KUBERNETES_APT_KEY, DOCKER_RPM_KEY, KUBERNETES_RPM_KEY)
@@ -49,6 +53,8 @@ MANAGED_FILES = (
     DOCKER_RPM_KEY,
     KUBE_VIP_MANIFEST,
     KUBELET_PATCH_FILE,
+    KUBELET_UNIT,
+    KUBELET_DROPIN,
 )
 
 # Every service the deploy manages (names differ per family), asked for in one command.

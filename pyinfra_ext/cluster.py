@@ -92,6 +92,17 @@ def record_ca_hash(state: State, host: Host) -> bool:
     return True
 
 
+def _step_needed(state: kubeadm.NodeState, done: str, note: str, step: str) -> bool:
+    """Whether a kubeadm step runs: not where it is done (a no-op, with `note`), yes on a
+    fresh node; any other state fails the operation, never the step again over it."""
+    if state.phase == done:
+        host.noop(note)
+        return False
+    if state.phase != kubeadm.FRESH:
+        raise OperationError(f"{state.detail}: nordkube does not run kubeadm {step} over it")
+    return True
+
+
 @operation()
 def kubeadm_initialized(values: dict[str, Any], template: str, upload_certificates: bool) -> Any:
     """kubeadm init has formed the cluster on this node, the first control-plane node.
@@ -104,11 +115,8 @@ def kubeadm_initialized(values: dict[str, Any], template: str, upload_certificat
     state = kubeadm.first_control_plane_state(
         factcache.read(KubeadmState), factcache.read(ClusterState)
     )
-    if state.phase == kubeadm.INITIALISED:
-        host.noop("the cluster is initialised")
+    if not _step_needed(state, kubeadm.INITIALISED, "the cluster is initialised", "init"):
         return
-    if state.phase != kubeadm.FRESH:
-        raise OperationError(f"{state.detail}: nordkube does not run kubeadm init over it")
     secrets = joining.of_run()
     config = render(
         "kubernetes",
@@ -176,11 +184,8 @@ def node_joined(values: dict[str, Any], template: str) -> Any:
     """
     control_plane = bool(values["control_plane"])
     state = kubeadm.joining_node_state(factcache.read(KubeadmState), control_plane)
-    if state.phase == kubeadm.JOINED:
-        host.noop("the node has joined the cluster")
+    if not _step_needed(state, kubeadm.JOINED, "the node has joined the cluster", "join"):
         return
-    if state.phase != kubeadm.FRESH:
-        raise OperationError(f"{state.detail}: nordkube does not run kubeadm join over it")
     secrets = joining.of_run()
     if secrets.ca_cert_hash is None and _executing():
         raise OperationError(

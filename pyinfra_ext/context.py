@@ -10,7 +10,7 @@ from pyinfra.context import ctx_state
 
 from nordkube import kubeadm
 from nordkube.inventory import CONTROL_PLANE, ROLE_GROUPS
-from nordkube.settings import Settings
+from nordkube.settings import Problem, Settings
 from nordkube.support import (
     ContainerdChoice,
     ContainerdOffer,
@@ -64,6 +64,9 @@ class ClusterView:
     mtus: dict[str, int]  # and its MTU
     states: dict[str, kubeadm.NodeState]
     plan: kubeadm.JoinPlan
+    # What stops the run before any change: half-finished kubeadm steps, a join without the
+    # first control-plane node, a node at another release.
+    problems: tuple[Problem, ...]
 
     @property
     def first(self) -> kubeadm.Member:
@@ -116,8 +119,13 @@ def _cluster_view(state: State) -> ClusterView:
     control_plane_names = [each.name for each in hosts if CONTROL_PLANE in _group_names(each)]
     worker_names = [each.name for each in hosts if each.name not in control_plane_names]
     states: dict[str, kubeadm.NodeState] = {}
+    versions: list[Problem] = []
     for name in members:
         node = factcache.read(KubeadmState, state.inventory.get_host(name))
+        settings = Settings.from_data(state.inventory.get_host(name).data.dict(), name)
+        problem = kubeadm.version_problem(name, node, settings.kubernetes_version)
+        if problem:
+            versions.append(problem)
         if name == control_plane_names[0]:
             answer = factcache.read(ClusterState, state.inventory.get_host(name))
             states[name] = kubeadm.first_control_plane_state(node, answer)
@@ -136,6 +144,7 @@ def _cluster_view(state: State) -> ClusterView:
         mtus=mtus,
         states=states,
         plan=plan,
+        problems=(*kubeadm.state_problems(states), *plan.problems, *versions),
     )
 
 

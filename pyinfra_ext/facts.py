@@ -626,3 +626,30 @@ class BootConfig(FactBase[dict[str, Any]]):
                 lines = lines[:-1]  # the line `echo` added after the file's own last newline
             result[kinds[kind]].append({"path": path, "target": target or path, "lines": lines})
         return result
+
+
+# containerd's CRI plugin keeps images with this label from the kubelet's garbage collection.
+PINNED_LABEL = "io.cri-containerd.pinned=pinned"
+
+
+class ContainerdImages(FactBase[dict[str, dict[str, Any]]]):
+    """The images in containerd's k8s.io namespace (the kubelet's): each reference with its
+    manifest digest and whether it is pinned against the kubelet's image garbage collection
+    (label io.cri-containerd.pinned=pinned). `ctr` is the ctr program to ask."""
+
+    default = dict
+
+    def command(self, ctr: str) -> str:
+        listing = f"{shlex.quote(ctr)} -n k8s.io images ls 2>/dev/null || true"
+        return f"{marker('ContainerdImages')} {listing}"
+
+    def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
+        images = {}
+        for line in output:
+            fields = line.split()
+            # REF TYPE DIGEST SIZE (two words) PLATFORMS LABELS
+            if len(fields) < 4 or fields[0] == "REF" or not fields[2].startswith("sha256:"):
+                continue
+            labels = fields[-1].split(",")
+            images[fields[0]] = {"digest": fields[2], "pinned": PINNED_LABEL in labels}
+        return images

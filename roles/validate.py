@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyinfra import host, inventory, logger
 from pyinfra.api import DeployError, Host, deploy
 
-from nordkube import bootstate, kubeadm, node
+from nordkube import bootstate, node
 from nordkube.inventory import inventory_hosts
 from nordkube.managed import SYSCTL_FILE
 from nordkube.settings import Problem, Settings
@@ -86,8 +86,7 @@ def validate() -> None:
     # Where the cluster stands: a half-finished kubeadm step stops the run, never repeated.
     if any(context.forms_cluster(each) for _, each in reports.values()):
         view = context.cluster()
-        errors = kubeadm.state_problems(view.states) + list(view.plan.problems)
-        if errors:
-            _fail(errors)
+        if view.problems:
+            _fail(list(view.problems))
     for warning in reports[host.name][0].warnings:
         logger.warning(f"{host.print_prefix}warning: {warning}")

@@ -11,11 +11,13 @@ from typing import Any
 from nordkube.check import (
     USAGE_ERROR,
     InventoryError,
+    cluster_roles,
     make_targets,
     run_suite,
     select_hosts,
+    with_cluster,
 )
-from nordkube.inventory import project_root
+from nordkube.inventory import load_hosts, project_root
 
 
 def add_parser(commands: Any) -> None:
@@ -40,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         hosts = select_hosts(args.inventory, _split(args.limit))
         targets = make_targets([(host.name, host.data) for host in hosts], project_root())
+        targets = with_cluster(targets, cluster_roles(args.inventory, load_hosts(args.inventory)))
     except InventoryError as error:
         for problem in error.problems:
             print(f"nordkube check: {problem}", file=sys.stderr)

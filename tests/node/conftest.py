@@ -1,8 +1,14 @@
 """The node suite's wiring: which node a test runs on, its settings, and a summary per node.
 
 Run by `nordkube check INVENTORY`, which writes the hosts file named by NORDKUBE_CHECK_HOSTS:
-`{"<testinfra host>": {"name": "<inventory host>", "settings": {...}}}`. Without it (plain
-`pytest tests/node --hosts=...`), every host gets the default settings.
+`{"<testinfra host>": {"name": "<inventory host>", "settings": {...}, "cluster": {...}}}`
+(cluster: nordkube.check.cluster_roles). Without it (plain `pytest tests/node --hosts=...`),
+every host gets the default settings and counts as a worker.
+
+Tests marked `cluster` check a formed cluster (kubelet, Ready, kube-proxy, DNS): they are
+selected only for the hosts whose stages include kubernetes (an empty stages setting runs
+every stage), and must pass on every such host; a host prepared only (stages without
+kubernetes) is not expected to be in a cluster, so they are deselected there, not skipped.
 
 Expected states are written out in the test modules; only the input settings come from nordkube.
 """
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +56,8 @@ class Node:
 
     name: str
     settings: Settings
+    # control_plane, control_planes (how many), admin_kubeconfig (nordkube.check.cluster_roles)
+    cluster: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.name
@@ -71,7 +79,7 @@ def node(host: Any) -> Node:
         problems = _cannot_run_commands(host)
     if problems:
         pytest.fail(f"{name}: {problems}", pytrace=False)
-    return Node(name, settings)
+    return Node(name, settings, dict(HOSTS.get(testinfra_name, {}).get("cluster", {})))
 
 
 def _cannot_run_commands(host: Any) -> str | None:
@@ -97,8 +105,31 @@ def os_family(host: Any, node: Node) -> str:
     pytest.fail(f"{node}: distribution {distribution!r} is not supported", pytrace=False)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Label each test with its node and state, for JUnit properties and the summary."""
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "cluster: a state of a formed cluster (hosts whose stages include kubernetes)"
+    )
+
+
+def _forms_cluster(testinfra_name: str) -> bool:
+    stages = HOSTS.get(testinfra_name, {}).get("settings", {}).get("stages") or []
+    return not stages or "kubernetes" in stages
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Label each test with its node and state, for JUnit properties and the summary; keep the
+    cluster states only for hosts that run the kubernetes stage."""
+    deselected = []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if not (item.get_closest_marker("cluster") and params):
+            continue
+        testinfra_host = params.params.get("_testinfra_host")
+        if testinfra_host and not _forms_cluster(testinfra_host.backend.get_hostname()):
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
     for item in items:
         params = getattr(item, "callspec", None)
         if params is None or "_testinfra_host" not in params.params:

@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import offline_plan  # noqa: E402
 
 from inventories.recordings import RECORDINGS  # noqa: E402
 from nordkube import kubeadm  # noqa: E402
@@ -39,53 +40,8 @@ INIT = "kubeadm init --skip-token-print --skip-certificate-key-print"
 JOIN = "kubeadm join --config"
 
 
-def _plan(inventory: Path, **data: Any) -> tuple[Any, dict[str, list[Any]]]:
-    """Plan the deploy in-process (change detection, as --dry does); each host's commands.
-
-    As the CLI does (pyinfra.is_cli): operations are told apart by the lines that call them,
-    so one operation is one across all hosts (pyinfra's API mode numbers them per host).
-    """
-    import pyinfra
-    from pyinfra.api import Config, State
-    from pyinfra.api.connect import connect_all
-    from pyinfra.api.state import StateStage
-    from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
-    from pyinfra_cli.inventory import make_inventory
-    from pyinfra_cli.util import load_deploy_file
-
-    state = State(check_for_changes=True)
-    state.cwd = str(ROOT)
-    config = Config()
-    commands: dict[str, list[Any]] = {}
-    cli, pyinfra.is_cli = pyinfra.is_cli, True
-    with ctx_state.use(state), ctx_config.use(config):
-        inventory = make_inventory(str(inventory), cwd=str(ROOT), override_data=data)
-        with ctx_inventory.use(inventory):
-            state.init(inventory, config)
-            state.set_stage(StateStage.Connect)
-            connect_all(state)
-            state.set_stage(StateStage.Prepare)
-            load_deploy_file(state, str(DEPLOY))
-            for host in inventory.iter_activated_hosts():
-                listed = commands.setdefault(host.name, [])
-                for op_hash in state.get_op_order():
-                    if op_hash in state.ops[host]:
-                        with ctx_host.use(host):
-                            listed.extend(
-                                state.get_op_data_for_host(host, op_hash).command_generator()
-                            )
-    pyinfra.is_cli = cli
-    return state, commands
-
-
 def text(command: Any) -> str:
-    """A command as pyinfra shows it (masked); uploads as their path and content."""
-    from pyinfra.api.command import FileUploadCommand
-
-    if isinstance(command, FileUploadCommand):
-        src = command.src
-        return f"upload {command.dest}\n{src.getvalue() if isinstance(src, StringIO) else src}"
-    return str(command)
+    return offline_plan.shown(command)
 
 
 def stdin(command: Any) -> str:
@@ -102,12 +58,12 @@ def uploaded(commands: list[Any], path: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def matrix() -> dict[str, list[Any]]:
-    return _plan(MATRIX)[1]
+    return offline_plan.plan(MATRIX)[1]
 
 
 @pytest.fixture(scope="module")
 def eol() -> dict[str, list[Any]]:
-    return _plan(EOL)[1]
+    return offline_plan.plan(EOL)[1]
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +73,7 @@ def ha(request: pytest.FixtureRequest) -> tuple[Any, dict[str, list[Any]]]:
     request.addfinalizer(patch.undo)
     patch.setattr(kubeadm, "new_certificate_key", lambda: KNOWN_KEY)
     patch.setattr(kubeadm, "new_token", lambda: KNOWN_TOKEN)
-    return _plan(HA)
+    return offline_plan.plan(HA)
 
 
 def cluster_hosts(commands: dict[str, list[Any]]) -> list[str]:

@@ -20,7 +20,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import offline_plan  # noqa: E402
 
 from inventories.recordings import RECORDINGS  # noqa: E402
 from nordkube import support  # noqa: E402
@@ -128,41 +129,8 @@ def _plan_commands() -> dict[str, list[str]]:
 
     Uploads appear as "upload <path>" followed by the file's content.
     """
-    from pyinfra.api import Config, State
-    from pyinfra.api.command import FileUploadCommand
-    from pyinfra.api.connect import connect_all
-    from pyinfra.api.state import StateStage
-    from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
-    from pyinfra_cli.inventory import make_inventory
-    from pyinfra_cli.util import load_deploy_file
-
-    state = State(check_for_changes=True)
-    state.cwd = str(ROOT)
-    config = Config()
-    commands: dict[str, list[str]] = {}
-    with ctx_state.use(state), ctx_config.use(config):
-        inventory = make_inventory(str(MATRIX), cwd=str(ROOT), override_data={})
-        with ctx_inventory.use(inventory):
-            state.init(inventory, config)
-            state.set_stage(StateStage.Connect)
-            connect_all(state)
-            state.set_stage(StateStage.Prepare)
-            load_deploy_file(state, str(DEPLOY))
-            for host in inventory.iter_activated_hosts():
-                listed = commands.setdefault(host.name, [])
-                for op_hash in state.get_op_order():
-                    if op_hash not in state.ops[host]:
-                        continue
-                    op_data = state.get_op_data_for_host(host, op_hash)
-                    with ctx_host.use(host):
-                        for command in op_data.command_generator():
-                            if isinstance(command, FileUploadCommand):
-                                src = command.src
-                                text = src.getvalue() if isinstance(src, StringIO) else src
-                                listed.append(f"upload {command.dest}\n{text}")
-                            else:
-                                listed.append(str(command))
-    return commands
+    _, planned = offline_plan.plan(MATRIX)
+    return {host: [offline_plan.shown(c) for c in listed] for host, listed in planned.items()}
 
 
 @pytest.fixture(scope="module")
