@@ -31,7 +31,6 @@ if _ROOT not in sys.path:
 
 from inventories.recordings import RECORDINGS  # noqa: E402
 
-
 # What a host gets whose Kubernetes minor cannot join this cluster's control plane (kubeadm
 # joins nodes of its own minor): node preparation only. inventories/matrix_eol.py forms the
 # cluster of these end-of-life hosts.

@@ -371,25 +371,25 @@ def join_plan(
 ) -> JoinPlan:
     """Init on the first control-plane node when it is fresh; every other fresh node joins.
 
-    `active` are the hosts in this run (pyinfra's --limit): a node to join needs the first
-    control-plane node in the run, which creates its token.
+    `active` are the hosts in this run (pyinfra's --limit): the first control-plane node must
+    be among them (it makes the join tokens and talks to the API).
     """
     first = control_planes[0]
     in_run = set(active)
+    if first not in in_run:
+        hosts = [h for h in (*control_planes, *workers) if h in in_run]
+        problem = Problem(
+            ", ".join(hosts),
+            "limit",
+            f"the first control-plane node {first} is not in this run (--limit): the cluster "
+            "stages need it (it initialises the cluster, makes every join token and applies the "
+            "pod network)",
+        )
+        return JoinPlan(first, False, problems=(problem,))
     init = states[first].phase == FRESH
     joining_cps = tuple(h for h in control_planes[1:] if h in in_run and states[h].phase == FRESH)
     joining_workers = tuple(h for h in workers if h in in_run and states[h].phase == FRESH)
-    problems: list[Problem] = []
-    if (joining_cps or joining_workers) and first not in in_run:
-        problems.append(
-            Problem(
-                ", ".join(joining_cps + joining_workers),
-                "limit",
-                f"must join the cluster, but the first control-plane node {first} is not in this"
-                " run (--limit): it creates the join token",
-            )
-        )
-    return JoinPlan(first, init, joining_cps, joining_workers, tuple(problems))
+    return JoinPlan(first, init, joining_cps, joining_workers)
 
 
 # -- What the configuration files say -----------------------------------------------------------

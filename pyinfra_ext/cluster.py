@@ -286,21 +286,18 @@ def manifest_applied(
     )
 
 
-def wait_until_ready(state: State, host: Host, nodes: list[str], timeout: int) -> bool:
-    """Poll ClusterState until every node in `nodes` is Ready; after `timeout` seconds log
-    each node that is not, with its condition and reason, and fail."""
+def wait_until_ready(state: State, host: Host, node_name: str, timeout: int) -> bool:
+    """Poll this node's Ready condition (KubeadmState, the kubelet's own credentials) until it
+    is True; after `timeout` seconds log the node, its condition and why, and fail."""
     deadline = time.monotonic() + timeout
     while True:
-        answer = host.get_fact(ClusterState)
-        waiting = kubeadm.not_ready(nodes, answer.get("nodes", {}))
-        if answer.get("api_error"):
-            waiting = [f"the API does not answer ({answer['api_error']})"]
+        ready = host.get_fact(KubeadmState).get("ready")
+        waiting = kubeadm.not_ready([node_name], {node_name: ready} if ready else {})
         if not waiting:
             return True
         if time.monotonic() >= deadline:
-            lines = "\n".join(f"    {line}" for line in waiting)
             host.log_styled(
-                f"Error: not every node is Ready after {timeout} s (node_ready_timeout):\n{lines}",
+                f"Error: not Ready after {timeout} s (node_ready_timeout): {waiting[0]}",
                 fg="red",
                 log_func=logger.error,
             )
@@ -309,10 +306,11 @@ def wait_until_ready(state: State, host: Host, nodes: list[str], timeout: int) -
 
 
 @operation()
-def nodes_ready(nodes: list[str], timeout: int) -> Any:
-    """Every node in `nodes` is registered and Ready, waited for up to `timeout` seconds."""
-    cluster = factcache.read(ClusterState)
-    if cluster.get("nodes") and not kubeadm.not_ready(nodes, cluster["nodes"]):
-        host.noop(f"nodes {', '.join(nodes)} are Ready")
+def node_ready(node_name: str, timeout: int) -> Any:
+    """This node is registered and Ready, waited for up to `timeout` seconds. Each node asks
+    for itself, so a node that joins later is the only one that waits."""
+    ready = factcache.read(KubeadmState).get("ready")
+    if ready and ready.get("status") == "True":
+        host.noop(f"node {node_name} is Ready")
         return
-    yield FunctionCommand(wait_until_ready, (nodes, timeout), {})
+    yield FunctionCommand(wait_until_ready, (node_name, timeout), {})

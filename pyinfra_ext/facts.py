@@ -472,10 +472,25 @@ class SelinuxState(FactBase[dict[str, str]]):
         return {"live": _first(parts.get("live")).lower(), "config": config}
 
 
+# Where the kubelet has its own kubeconfig: its node's Ready condition, as the node may read
+# it (status, reason, message); nothing where it cannot tell.
+_OWN_READY = (
+    f"if [ -f {kubeadm.KUBELET_CONF} ] && command -v kubectl >/dev/null 2>&1; then "
+    f"kubectl --kubeconfig={kubeadm.KUBELET_CONF} --request-timeout=10s get node "
+    '"$(tr A-Z a-z < /proc/sys/kernel/hostname)" -o jsonpath='
+    + shlex.quote(
+        '{range .status.conditions[?(@.type=="Ready")]}{.status}{"\\t"}{.reason}{"\\t"}'
+        "{.message}{end}"
+    )
+    + " 2>/dev/null || true; fi"
+)
+
+
 class KubeadmState(FactBase[dict[str, Any]]):
-    """What kubeadm has left on this node, read locally (no API call): which of its files
-    exist, the sha256 of admin.conf, whether the kubelet runs, and the installed versions of
-    kubeadm and the kubelet. nordkube.kubeadm judges where init or join stands from it."""
+    """What kubeadm has left on this node: which of its files exist, the sha256 of
+    admin.conf, whether the kubelet runs, the installed versions of kubeadm and the kubelet,
+    and once the node has joined, its Ready condition (read with the kubelet's own
+    credentials). nordkube.kubeadm judges where init or join stands from it."""
 
     default = dict
 
@@ -492,13 +507,19 @@ class KubeadmState(FactBase[dict[str, Any]]):
                 _section("kubelet", "systemctl is-active kubelet 2>/dev/null || true"),
                 _section("kubeadm", "kubeadm version -o short 2>/dev/null || true"),
                 _section("kubelet-version", "kubelet --version 2>/dev/null || true"),
+                _section("ready", _OWN_READY),
             ]
         )
 
     def process(self, output: list[str]) -> dict[str, Any]:
         parts = sections(output)
         kubelet_version = _first(parts.get("kubelet-version")).removeprefix("Kubernetes ")
+        condition = _first(parts.get("ready"))
+        status, reason, message = [*condition.split("\t"), "", "", ""][:3]
         return {
+            "ready": {"status": status, "reason": reason, "message": message}
+            if condition
+            else None,
             "files": [line.strip() for line in parts.get("files", []) if line.strip()],
             "admin_sha256": _first(parts.get("admin-sha256")) or None,
             "kubelet_active": _first(parts.get("kubelet")) == "active",
@@ -507,20 +528,18 @@ class KubeadmState(FactBase[dict[str, Any]]):
         }
 
 
-# kubectl's jsonpath over nodes, DaemonSets and Deployments: kind, namespace, name, the sha256
-# nordkube annotates what it applied with, and for nodes their Ready condition.
+# kubectl's jsonpath over DaemonSets and Deployments: kind, namespace, name, and the sha256
+# nordkube annotates what it applied with.
 _OBJECTS_JSONPATH = (
     '{range .items[*]}{.kind}{"\\t"}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}'
-    '{.metadata.annotations.nordkube\\.io/sha256}{"\\t"}'
-    '{range .status.conditions[?(@.type=="Ready")]}{.status}{"\\t"}{.reason}{"\\t"}'
-    '{.message}{end}{"\\n"}{end}'
+    '{.metadata.annotations.nordkube\\.io/sha256}{"\\n"}{end}'
 )
 
 
 class ClusterState(FactBase[dict[str, Any]]):
-    """The cluster as the API answers on a control-plane node with admin.conf: its nodes and
-    their Ready condition, its DaemonSets and Deployments (kubeadm's addons, nordkube's
-    manifests with their sha256 annotation), or why the API did not answer.
+    """The cluster as the API answers on a control-plane node with admin.conf: its DaemonSets
+    and Deployments (kubeadm's addons, nordkube's manifests with their sha256 annotation), or
+    why the API did not answer.
 
     One kubectl call. When the API server's static pod should be running (its manifest is
     there and the kubelet is active) the API gets up to a minute to answer: a control plane
@@ -539,7 +558,7 @@ class ClusterState(FactBase[dict[str, Any]]):
             "do sleep 2; i=$((i+1)); done; fi"
         )
         query = (
-            f"if out=$({kubectl} get nodes,daemonsets,deployments -A "
+            f"if out=$({kubectl} get daemonsets,deployments -A "
             f"-o jsonpath={shlex.quote(_OBJECTS_JSONPATH)} 2>&1); "
             f"then echo '{SECTION}objects'; echo \"$out\"; "
             f"else echo '{SECTION}api-error'; echo \"$out\" | tail -n 1; fi"
@@ -552,26 +571,17 @@ class ClusterState(FactBase[dict[str, Any]]):
     def process(self, output: list[str]) -> dict[str, Any]:
         parts = sections(output)
         if "api-error" in parts:
-            return {
-                "api_error": _first(parts["api-error"]) or "no answer",
-                "objects": [],
-                "nodes": {},
-            }
+            return {"api_error": _first(parts["api-error"]) or "no answer", "objects": []}
         objects = []
-        nodes = {}
         for line in parts.get("objects", []):
             fields = line.split("\t")
-            if len(fields) < 4:
-                continue
-            kind, namespace, name, digest = fields[:4]
-            if kind == "Node":
-                status, reason, message = [*fields[4:7], "", "", ""][:3]
-                nodes[name] = {"status": status, "reason": reason, "message": message}
-            else:
+            if len(fields) >= 3:
+                kind, namespace, name = fields[:3]
+                digest = fields[3] if len(fields) > 3 else ""
                 objects.append(
                     {"kind": kind, "namespace": namespace, "name": name, "sha256": digest or None}
                 )
-        return {"api_error": None, "objects": objects, "nodes": nodes}
+        return {"api_error": None, "objects": objects}
 
 
 def _config_files(kind: str, directories: tuple[str, ...], suffixes: tuple[str, ...]) -> str:

@@ -6,8 +6,9 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from nordkube import cni
+from nordkube.settings import Settings
 from pyinfra_ext import context
-from pyinfra_ext.cluster import manifest_applied, nodes_ready
+from pyinfra_ext.cluster import manifest_applied, node_ready
 from pyinfra_ext.templating import render
 
 
@@ -15,14 +16,26 @@ from pyinfra_ext.templating import render
 def network() -> None:
     """Reads: cni, flannel_backend, pod_cidr, kube_proxy_mode, kubernetes_package_source,
     node_ready_timeout; facts: every cluster host's private NIC and its MTU (NodeFacts), the
-    cluster's objects and nodes (ClusterState of the first control-plane node).
+    cluster's objects (ClusterState of the first control-plane node), each node's Ready
+    condition (KubeadmState).
 
-    Everything here goes through the API, from the first control-plane node.
+    The manifest goes through the API from the first control-plane node; each node then
+    waits for its own Ready condition (so a node that joins later is the only one waiting).
     """
     view = context.cluster()
-    if host.name != view.first.host:
-        return
     settings = context.current().settings
+    member = view.members[host.name]
+    if member == view.first:
+        _flannel(settings, view)
+    node_ready(
+        name=f"Ensure this node is Ready (waiting up to {settings.node_ready_timeout} s)",
+        node_name=member.node_name,
+        timeout=settings.node_ready_timeout,
+    )
+
+
+def _flannel(settings: Settings, view: context.ClusterView) -> None:
+    """Flannel's manifest, applied through the API from the first control-plane node."""
     values = cni.flannel_values(
         settings,
         [view.interfaces[name] for name in view.members],
@@ -40,10 +53,4 @@ def network() -> None:
         kind="DaemonSet",
         namespace=cni.NAMESPACE,
         object_name=cni.DAEMONSET,
-    )
-    nodes = [member.node_name for member in view.members.values()]
-    nodes_ready(
-        name=f"Ensure every node is Ready (waiting up to {settings.node_ready_timeout} s)",
-        nodes=nodes,
-        timeout=settings.node_ready_timeout,
     )

@@ -75,7 +75,8 @@ SERVICE_NOT_INSTALLED = "inactive "
 # MODELLED, the same for every OS: KubeadmState on a node kubeadm never ran on. None of
 # kubeadm's files exists, so the file and admin.conf sections are empty; `systemctl is-active
 # kubelet` prints "inactive" (no such unit); kubeadm and kubelet are not installed, so their
-# version commands print nothing (their errors are discarded).
+# version commands print nothing (their errors are discarded); without the kubelet's own
+# kubeconfig its node's Ready condition is not asked.
 KUBEADM_STATE_FRESH = [
     f"{SECTION}files",
     f"{SECTION}admin-sha256",
@@ -83,6 +84,7 @@ KUBEADM_STATE_FRESH = [
     "inactive",
     f"{SECTION}kubeadm",
     f"{SECTION}kubelet-version",
+    f"{SECTION}ready",
 ]
 # MODELLED: ClusterState where /etc/kubernetes/admin.conf does not exist prints nothing (the
 # command asks the API only when it is there).

@@ -96,7 +96,6 @@ ADDONS = {
         {"kind": "DaemonSet", "namespace": "kube-system", "name": "kube-proxy", "sha256": None},
         {"kind": "Deployment", "namespace": "kube-system", "name": "coredns", "sha256": None},
     ],
-    "nodes": {},
 }
 
 
@@ -194,9 +193,15 @@ def test_a_control_plane_added_later_gets_the_certificates_uploaded() -> None:
     assert plan.control_planes == ("cp3",) and plan.create_token and plan.upload_certificates
 
 
-def test_a_join_without_the_first_control_plane_in_the_run_is_refused() -> None:
-    plan = kubeadm.join_plan(["cp1"], ["w2"], states(cp1=INITIALISED, w2=FRESH), ["w2"])
-    assert [(p.host, p.setting) for p in plan.problems] == [("w2", "limit")]
+def test_a_run_without_the_first_control_plane_is_refused() -> None:
+    plan = kubeadm.join_plan(
+        ["cp1", "cp2"],
+        ["w1", "w2"],
+        states(cp1=INITIALISED, cp2=JOINED, w1=JOINED, w2=FRESH),
+        ["cp2", "w2"],
+    )
+    assert [(p.host, p.setting) for p in plan.problems] == [("cp2, w2", "limit")]
+    assert not plan.init and plan.joiners == ()
 
 
 def test_hosts_left_out_of_the_run_do_not_join() -> None:
