@@ -447,3 +447,22 @@ def test_admin_kubeconfig_path() -> None:
         kubeadm.admin_kubeconfig_path("/srv/fleet/", "oslo")
         == "/srv/fleet/.nordkube/oslo/admin.conf"
     )
+
+
+@pytest.mark.parametrize("version", ["1.28.15", "1.30.14", "1.35.4", "1.36.3", "1.37.2"])
+def test_every_rendered_variant_is_yaml_of_known_kinds(version: str) -> None:
+    """The files the kubeadm validation tier hands to `kubeadm config validate`."""
+    from kubeadm_configs import rendered
+
+    api = kubeadm.kubeadm_api(int(version.split(".")[1]))
+    for name, text in rendered(version).items():
+        kinds = {doc["kind"]: doc["apiVersion"] for doc in yaml.safe_load_all(text) if doc}
+        if name.startswith("init"):
+            assert kinds == {
+                "InitConfiguration": f"kubeadm.k8s.io/{api}",
+                "ClusterConfiguration": f"kubeadm.k8s.io/{api}",
+                "KubeletConfiguration": "kubelet.config.k8s.io/v1beta1",
+                "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
+            }, name
+        else:
+            assert kinds == {"JoinConfiguration": f"kubeadm.k8s.io/{api}"}, name
