@@ -23,12 +23,15 @@ reads the fact and again when it executes.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
+import gevent
+from gevent.lock import Semaphore
 from pyinfra import host as current_host
 from pyinfra.api import FactBase, Host, State
 from pyinfra.api.state import BaseStateCallback
-from pyinfra.context import ctx_state
+from pyinfra.context import ctx_host, ctx_state
 
 _ATTRIBUTE = "_nordkube_fact_cache"
 
@@ -38,6 +41,10 @@ class FactCache(BaseStateCallback):
 
     def __init__(self) -> None:
         self.answers: dict[tuple[str, str, str], Any] = {}
+        # Results of `once`, each computed by the first host's deploy that asks (the others
+        # wait on its lock): a value, or the exception to raise again.
+        self.results: dict[str, tuple[Any, BaseException | None]] = {}
+        self.locks: dict[str, Semaphore] = {}
         # The last operation each host ran: checked when its next one starts.
         self._last_op: dict[str, str] = {}
 
@@ -88,3 +95,42 @@ def cache_of(state: State) -> FactCache:
 def read(fact: type[FactBase[Any]], target: Host | None = None, **arguments: Any) -> Any:
     """The fact's value for `target` (default: the current host), read once until it changes."""
     return cache_of(ctx_state.get()).get(target or current_host, fact, arguments)
+
+
+Result = TypeVar("Result")
+
+
+def once(key: str, compute: Callable[[], Result]) -> Result:
+    """`compute()` once per run, whichever host's deploy asks first; every host gets the
+    same value, or the same exception raised again.
+
+    A judgement over the whole inventory (validation compares every host with every other)
+    done in each host's deploy would cost N times N; done once it costs N.
+    """
+    cache = cache_of(ctx_state.get())
+    with cache.locks.setdefault(key, Semaphore()):
+        if key not in cache.results:
+            try:
+                cache.results[key] = (compute(), None)
+            except Exception as error:
+                cache.results[key] = (None, error)
+    value, raised = cache.results[key]
+    if raised is not None:
+        raise raised
+    result: Result = value
+    return result
+
+
+def each_host(function: Callable[[Host], Result], targets: Iterable[Host]) -> dict[str, Result]:
+    """`function(target)` for every target at once, each in its own greenlet with that host as
+    the current one, so their fact reads (one SSH round trip each) overlap instead of queueing.
+    Returns the results by host name; the first exception is raised."""
+    state = ctx_state.get()
+
+    def run(target: Host) -> Result:
+        with ctx_state.use(state), ctx_host.use(target):
+            return function(target)
+
+    jobs = {target.name: gevent.spawn(run, target) for target in targets}
+    gevent.joinall(list(jobs.values()))
+    return {name: job.get() for name, job in jobs.items()}

@@ -11,6 +11,7 @@ from nordkube.managed import SYSCTL_FILE
 from nordkube.settings import Problem, Settings
 from nordkube.support import ContainerdOffer, find_platform
 from nordkube.validation import (
+    HostReport,
     check_host,
     check_unique_identities,
     validate_inventory,
@@ -40,6 +41,53 @@ def _boot_state_problems(target: Host, settings: Settings) -> list[Problem]:
     return bootstate.boot_state_problems(target.name, boot, node.SYSCTLS, own, modules)
 
 
+def _host_report(each: Host) -> tuple[HostReport, Host] | None:
+    """Judge one host's facts; None when reading them failed (pyinfra then drops the host)."""
+    settings = Settings.from_data(each.data.dict(), each.name)
+    node_facts = factcache.read(NodeFacts, each)
+    if each not in inventory.get_active_hosts():
+        return None
+    platform = find_platform(node_facts["os_id"], node_facts["version_id"])
+    offer = context.containerd_offer(platform, each) if platform else ContainerdOffer()
+    if each not in inventory.get_active_hosts():
+        return None
+    return check_host(each.name, settings, node_facts, containerd=offer), each
+
+
+def _judge_every_host() -> dict[str, tuple[HostReport, Host]]:
+    """Every check over the inventory and the reachable hosts, done once per run (every
+    host's deploy gets the same verdict), each host's facts read in parallel: a run over N
+    hosts reads each host's facts once instead of judging the whole inventory N times over.
+    Raises DeployError naming every problem."""
+    problems = validate_inventory(inventory_hosts(inventory))
+    if problems:
+        _fail(problems)
+
+    judged = factcache.each_host(_host_report, inventory.get_active_hosts())
+    reports = {name: result for name, result in judged.items() if result is not None}
+    errors = [problem for report, _ in reports.values() for problem in report.errors]
+    errors += check_unique_identities(
+        {name: factcache.read(NodeFacts, each) for name, (_, each) in reports.items()},
+        {name: report.private_interface for name, (report, _) in reports.items()},
+    )
+    if errors:
+        _fail(errors)
+    # Hosts fit so far: would their own files undo the persisted state at the next boot?
+    boot = factcache.each_host(
+        lambda each: _boot_state_problems(each, Settings.from_data(each.data.dict(), each.name)),
+        [each for _, each in reports.values()],
+    )
+    errors = [problem for problems in boot.values() for problem in problems]
+    if errors:
+        _fail(errors)
+    # Where the cluster stands: a half-finished kubeadm step stops the run, never repeated.
+    if any(context.forms_cluster(each) for _, each in reports.values()):
+        view = context.cluster()
+        if view.problems:
+            _fail(list(view.problems))
+    return reports
+
+
 @deploy("Validate settings, inventory and host facts")
 def validate() -> None:
     """Read-only checks, first for the inventory, then for every reachable host.
@@ -54,39 +102,8 @@ def validate() -> None:
     stage runs: every cluster host's KubeadmState and the first control-plane node's
     ClusterState, so a half-finished init or join stops the run before any change.
     """
-    problems = validate_inventory(inventory_hosts(inventory))
-    if problems:
-        _fail(problems)
-
-    reports = {}
-    for each in inventory.get_active_hosts():
-        settings = Settings.from_data(each.data.dict(), each.name)
-        node_facts = factcache.read(NodeFacts, each)
-        platform = find_platform(node_facts["os_id"], node_facts["version_id"])
-        offer = context.containerd_offer(platform, each) if platform else ContainerdOffer()
-        reports[each.name] = (
-            check_host(each.name, settings, node_facts, containerd=offer),
-            each,
-        )
-    errors = [problem for report, _ in reports.values() for problem in report.errors]
-    errors += check_unique_identities(
-        {name: factcache.read(NodeFacts, each) for name, (_, each) in reports.items()},
-        {name: report.private_interface for name, (report, _) in reports.items()},
-    )
-    if errors:
-        _fail(errors)
-    # Hosts fit so far: would their own files undo the persisted state at the next boot?
-    errors = [
-        problem
-        for _, each in reports.values()
-        for problem in _boot_state_problems(each, Settings.from_data(each.data.dict(), each.name))
-    ]
-    if errors:
-        _fail(errors)
-    # Where the cluster stands: a half-finished kubeadm step stops the run, never repeated.
-    if any(context.forms_cluster(each) for _, each in reports.values()):
-        view = context.cluster()
-        if view.problems:
-            _fail(list(view.problems))
+    reports = factcache.once("validate", _judge_every_host)
+    if host.name not in reports:
+        return  # pyinfra dropped this host while judging it (a fact failed) and names it
     for warning in reports[host.name][0].warnings:
         logger.warning(f"{host.print_prefix}warning: {warning}")
