@@ -78,7 +78,8 @@ TIME_SYNC_SERVICE = {"debian": "chrony", "redhat": "chronyd"}
 
 def uses_https_repositories(settings: Settings, containerd_source: str) -> bool:
     """Whether the node adds an https package repository (pkgs.k8s.io, a mirror, Docker's)."""
-    return settings.kubernetes_package_source != "none" or containerd_source == "docker"
+    package_repository = settings.kubernetes_package_source not in ("none", "bundle")
+    return package_repository or containerd_source == "docker"
 
 
 def base_packages(platform: Platform, https_repositories: bool) -> list[str]:

@@ -183,7 +183,7 @@ class ContainerdOffer:
 class ContainerdChoice:
     """Where containerd comes from on one host for one Kubernetes minor."""
 
-    source: str  # "os" or "docker"
+    source: str  # "os", "docker" or "bundle" (the offline bundle's binaries)
     package: str  # "containerd" or "containerd.io"
     series: str  # "1.6", "2.3": decides the config schema and the version pin
     reason: str
@@ -199,13 +199,18 @@ def docker_releases(platform: Platform) -> tuple[str, ...]:
 
 
 def choose_containerd(
-    platform: Platform, kubernetes_minor: int, offer: ContainerdOffer
+    platform: Platform,
+    kubernetes_minor: int,
+    offer: ContainerdOffer,
+    bundled: str | None = None,
 ) -> ContainerdChoice | None:
     """Which containerd a host runs for this Kubernetes minor; None when none installable does.
 
     A containerd already installed keeps its source while it supports the minor (switching
     between containerd and containerd.io replaces the runtime under running pods); otherwise
-    the OS's own candidate when containerd's table recommends it, else Docker's containerd.io.
+    the OS's own candidate when containerd's table recommends it, else the offline bundle's
+    containerd (`bundled`, its version, when the deploy installs from a bundle: such a site
+    reaches no Docker repository), else Docker's containerd.io.
     """
     minor = f"Kubernetes 1.{kubernetes_minor}"
     installed_docker = offer.installed.get(DOCKER_CONTAINERD_PACKAGE)
@@ -231,14 +236,24 @@ def choose_containerd(
                 _series(version),
                 f"{platform.name} {how} containerd {version}, which supports {minor}",
             )
-    if docker is None:
-        return None
     if candidate:
         why = f"{platform.name} offers containerd {candidate}, too old for {minor}"
     elif offer.metadata:
         why = f"{platform.name} offers no containerd in its repositories"
     else:
         why = f"{platform.name} has no package lists, so which containerd it offers is unknown"
+    if bundled is not None:
+        version = bundled.removeprefix("v")
+        if not containerd_supports(version, kubernetes_minor):
+            return None
+        return ContainerdChoice(
+            "bundle",
+            OS_CONTAINERD,
+            _series(version),
+            f"{why}; using the bundle's containerd {version}",
+        )
+    if docker is None:
+        return None
     return _docker(docker, why)
 
 
@@ -253,12 +268,14 @@ def _series(version: str) -> str:
     return ".".join(str(part) for part in parse_version(version)[:2])
 
 
-def installable_minors(platform: Platform, offer: ContainerdOffer) -> list[int]:
+def installable_minors(
+    platform: Platform, offer: ContainerdOffer, bundled: str | None = None
+) -> list[int]:
     """Every Kubernetes minor some installable containerd supports on this host."""
     return [
         minor
         for minor in range(OLDEST_MINOR, NEWEST_MINOR + 1)
-        if choose_containerd(platform, minor, offer) is not None
+        if choose_containerd(platform, minor, offer, bundled) is not None
     ]
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nordkube import kubeadm, support
+from nordkube.bundle import install
 from nordkube.inventory import CONTROL_PLANE, ETCD, ROLE_GROUPS, InventoryHost
 from nordkube.settings import (
     Problem,
@@ -65,6 +66,11 @@ def validate_inventory(hosts: list[InventoryHost]) -> list[Problem]:
             settings_by_host[host.name] = Settings.from_data(host.data, host.name)
         except SettingsError as error:
             problems.extend(error.problems)
+    for name, settings in settings_by_host.items():
+        directory = install.settings_bundle(settings)
+        problem = directory and install.bundle_problem(directory, settings.kubernetes_version)
+        if problem:
+            problems.append(Problem(name, "kubernetes_bundle", problem))
     for host in hosts:
         problems.extend(_network_problems(host.name, host.data))
         if not host.groups & set(ROLE_GROUPS):
@@ -499,7 +505,8 @@ def _version_problems(
     """
     host, version, minor = report.host, settings.kubernetes_version, settings.kubernetes_minor()
     maintained = f"1.{support.OLDEST_MAINTAINED_MINOR} to 1.{support.NEWEST_MINOR}"
-    runnable = support.installable_minors(platform, containerd)
+    bundled = install.bundled_containerd(settings)
+    runnable = support.installable_minors(platform, containerd, bundled)
     newest = max(runnable, default=None)
     if not support.OLDEST_MINOR <= minor <= support.NEWEST_MINOR:
         report.errors.append(
@@ -543,8 +550,8 @@ def _version_problems(
                     f"accepted because the newest {platform.name} can run is 1.{newest}",
                 )
             )
-    choice = support.choose_containerd(platform, minor, containerd)
-    if choice is not None and not containerd.metadata:
+    choice = support.choose_containerd(platform, minor, containerd, bundled)
+    if choice is not None and choice.source != "bundle" and not containerd.metadata:
         report.warnings.append(
             Problem(
                 host,

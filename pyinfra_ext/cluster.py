@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shlex
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,8 +33,9 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from pyinfra.context import ctx_state
 
 from nordkube import kubeadm
+from nordkube.bundle.install import NodeImage
 from pyinfra_ext import factcache, joining
-from pyinfra_ext.facts import ClusterState, KubeadmState
+from pyinfra_ext.facts import PINNED_LABEL, ClusterState, ContainerdImages, KubeadmState
 from pyinfra_ext.templating import render
 
 KUBECTL = f"kubectl --kubeconfig={kubeadm.ADMIN_CONF}"
@@ -314,3 +316,25 @@ def node_ready(node_name: str, timeout: int) -> Any:
         host.noop(f"node {node_name} is Ready")
         return
     yield FunctionCommand(wait_until_ready, (node_name, timeout), {})
+
+
+@operation()
+def images_imported(ctr: str, images: tuple[NodeImage, ...]) -> Any:
+    """Each bundled image is in containerd's k8s.io namespace at the bundle's digest, pinned
+    so that the kubelet's image garbage collection never removes it (the node has no
+    registry to pull it from again). Imported from its archive on the node (uploaded before
+    by bundle_files_installed); an image only missing its pin is labelled."""
+    present = factcache.read(ContainerdImages, ctr=ctr)
+    program = shlex.quote(ctr)
+    done = True
+    for image in images:
+        found = present.get(image.ref)
+        ref = shlex.quote(image.ref)
+        if found is None or found["digest"] != image.digest:
+            yield f"{program} -n k8s.io images import {shlex.quote(image.archive)}"
+        elif found["pinned"]:
+            continue
+        yield f"{program} -n k8s.io images label {ref} {PINNED_LABEL}"
+        done = False
+    if done:
+        host.noop(f"images {', '.join(image.name for image in images)} are imported and pinned")

@@ -9,6 +9,7 @@ from pyinfra.api import Host, State
 from pyinfra.context import ctx_state
 
 from nordkube import kubeadm
+from nordkube.bundle.install import bundled_containerd
 from nordkube.inventory import CONTROL_PLANE, ROLE_GROUPS
 from nordkube.settings import Problem, Settings
 from nordkube.support import (
@@ -45,7 +46,12 @@ def current() -> HostContext:
     node = factcache.read(NodeFacts)
     platform = find_platform(node["os_id"], node["version_id"])
     assert platform is not None, "roles.validate refuses unsupported hosts first"
-    choice = choose_containerd(platform, settings.kubernetes_minor(), containerd_offer(platform))
+    choice = choose_containerd(
+        platform,
+        settings.kubernetes_minor(),
+        containerd_offer(platform),
+        bundled_containerd(settings),
+    )
     assert choice is not None, "roles.validate refuses unsupported Kubernetes/OS pairs first"
     return HostContext(settings, platform, node, choice)
 

@@ -25,6 +25,7 @@ from pyinfra.api import (
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 
 from nordkube import keys
+from nordkube.bundle.install import NodeFile
 from nordkube.managed import MANAGED_FILES, MANAGED_KEYS, MANAGED_SERVICES
 from pyinfra_ext import factcache
 from pyinfra_ext.facts import (
@@ -118,6 +119,44 @@ def _key_matches(
     )
     host.log_styled(f"Error: {problem}", fg="red", log_func=logger.error)
     return False
+
+
+@operation()
+def bundle_files_installed(files: tuple[NodeFile, ...], what: str) -> Any:
+    """Each bundled file is on the node at its path with the bundle's sha256 and mode.
+
+    All paths are read in one FileStates command. A file the node already has with the same
+    checksum is never uploaded again; any other is uploaded next to its path, its sha256
+    computed on the node, and only a match is moved into place. A mismatch (a bundle file
+    changed after bundle.json was written, or damaged on the way) fails the operation on that
+    host with a message naming the file, and leaves nothing of it behind.
+    """
+    states = factcache.read(FileStates, paths=tuple(file.path for file in files))
+    stale = [file for file in files if states.get(file.path) != (file.sha256, file.mode)]
+    if not stale:
+        host.noop(f"{what} from the bundle are in place")
+        return
+    for file in stale:
+        path = shlex.quote(file.path)
+        if states.get(file.path, ("",))[0] == file.sha256:
+            yield f"chmod {file.mode} {path}"
+            continue
+        upload = f"{file.path}.nordkube-upload"
+        quoted = shlex.quote(upload)
+        yield f"mkdir -p {shlex.quote(posixpath.dirname(file.path))}"
+        yield FileUploadCommand(
+            file.source, upload, remote_temp_filename=host.get_temp_filename(upload)
+        )
+        refusal = (
+            f"nordkube: {file.source} (for {file.path}) arrived with sha256 $found, but "
+            f"bundle.json says {file.sha256}: refusing it; rebuild the bundle or check the file"
+        )
+        yield (
+            f'found="$(sha256sum < {quoted} | cut -d" " -f1)"; '
+            f'if [ "$found" != {file.sha256} ]; then rm -f {quoted}; '
+            f'echo "{refusal}" >&2; exit 1; fi'
+        )
+        yield f"chmod {file.mode} {quoted} && mv -f {quoted} {path}"
 
 
 def _install_command(manager: str, packages: list[str], disable_excludes: str | None = None) -> str:

@@ -37,7 +37,7 @@ def _kubernetes_repository(settings: Settings, platform: Platform) -> None:
     Its signing key is verified against the pin in nordkube/keys.py on the node first, and the
     repository is written only once that succeeded (a mirror must serve the same key).
     """
-    if settings.kubernetes_package_source == "none":
+    if settings.kubernetes_package_source in ("none", "bundle"):
         return
     base_url = (
         KUBERNETES_UPSTREAM

@@ -9,20 +9,83 @@ import os
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.context import ctx_state
+from pyinfra.operations import systemd
+from pyinfra.operations.util import any_changed
 
 from nordkube import kubeadm
-from nordkube.managed import KUBE_VIP_MANIFEST, KUBELET_PATCH_FILE
+from nordkube.bundle import install
+from nordkube.bundle.manifest import load_manifest
+from nordkube.managed import KUBE_VIP_MANIFEST, KUBELET_DROPIN, KUBELET_PATCH_FILE, KUBELET_UNIT
 from pyinfra_ext import context
 from pyinfra_ext.cluster import (
     admin_kubeconfig_fetched,
+    images_imported,
     join_credentials_removed,
     join_token_created,
     kubeadm_initialized,
     local_file_state,
     node_joined,
 )
-from pyinfra_ext.operations import file_content, packages_installed, service_running
+from pyinfra_ext.operations import (
+    bundle_files_installed,
+    file_content,
+    packages_installed,
+    service_running,
+)
 from pyinfra_ext.templating import render
+
+
+def _bundle(ctx: context.HostContext, control_plane: bool) -> None:
+    """kubeadm, kubelet, kubectl and crictl from the offline bundle, the kubelet's unit and
+    kubeadm's drop-in, and this node's images imported into containerd and pinned. Each file
+    is uploaded once and its sha256 checked on the node (bundle_files_installed)."""
+    directory = install.settings_bundle(ctx.settings)
+    assert directory is not None, "only with kubernetes_package_source 'bundle'"
+    manifest = load_manifest(directory)
+    version = manifest["kubernetes_version"]
+    bundle_files_installed(
+        name=f"Ensure kubeadm, kubelet, kubectl and crictl {version} from the bundle are installed",
+        files=tuple(install.kubernetes_files(directory, manifest)),
+        what=f"kubeadm, kubelet, kubectl and crictl {version}",
+    )
+    kubelet = install.KUBERNETES_PROGRAMS["kubelet"]
+    defaults = (
+        "/etc/default/kubelet" if ctx.platform.family == "debian" else "/etc/sysconfig/kubelet"
+    )
+    units = [
+        file_content(
+            name=f"Ensure the kubelet's systemd unit is in {KUBELET_UNIT}",
+            path=KUBELET_UNIT,
+            content=render(
+                "kubernetes",
+                "kubelet.service",
+                kubelet=kubelet,
+                version=version,
+                dropin=KUBELET_DROPIN,
+            ),
+        ),
+        file_content(
+            name=f"Ensure kubeadm's kubelet drop-in is in {KUBELET_DROPIN}",
+            path=KUBELET_DROPIN,
+            content=render("kubernetes", "10-kubeadm.conf", kubelet=kubelet, defaults=defaults),
+        ),
+    ]
+    systemd.daemon_reload(
+        name="Reload systemd's units after the kubelet's changed",
+        _if=any_changed(*units),
+    )
+    archives, images = install.node_images(directory, manifest, control_plane)
+    bundle_files_installed(
+        name=f"Ensure this node's images of the bundle are in {install.IMAGE_DIR}",
+        files=tuple(archives),
+        what="the image archives",
+    )
+    ctr = install.RUNTIME_PROGRAMS["ctr"] if ctx.containerd.source == "bundle" else "ctr"
+    images_imported(
+        name="Ensure the bundle's images are in containerd (k8s.io), pinned",
+        ctr=ctr,
+        images=tuple(images),
+    )
 
 
 def _packages(ctx: context.HostContext) -> None:
@@ -62,7 +125,10 @@ def kubernetes() -> None:
     minor = settings.kubernetes_minor()
     cgroup = view.cgroups[host.name]
 
-    _packages(ctx)
+    if settings.kubernetes_package_source == "bundle":
+        _bundle(ctx, member.control_plane)
+    else:
+        _packages(ctx)
     if kubeadm.cgroup_v1_accepted(settings, cgroup):
         file_content(
             name=f"Ensure the kubelet accepts this cgroup v1 host ({KUBELET_PATCH_FILE})",

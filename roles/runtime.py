@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pyinfra.api import deploy
+from pyinfra.operations import systemd
 
 from nordkube import keys, support
+from nordkube.bundle import install
+from nordkube.bundle.manifest import load_manifest
 from nordkube.managed import (
     CONTAINERD_APT_PIN,
     CONTAINERD_CONFIG,
+    CONTAINERD_UNIT,
     DOCKER_APT_KEY,
     DOCKER_APT_SOURCE,
     DOCKER_RPM_KEY,
@@ -17,6 +21,7 @@ from nordkube.settings import Settings
 from nordkube.support import ContainerdChoice, Platform
 from pyinfra_ext import context
 from pyinfra_ext.operations import (
+    bundle_files_installed,
     file_content,
     packages_installed,
     registry_hosts_file,
@@ -69,6 +74,35 @@ def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int)
     )
 
 
+def _bundle_containerd(settings: Settings) -> bool:
+    """containerd, runc and the CNI plugins from the offline bundle, with containerd's own
+    systemd unit; returns whether containerd must be restarted."""
+    directory = install.settings_bundle(settings)
+    assert directory is not None, "only called with kubernetes_package_source 'bundle'"
+    manifest = load_manifest(directory)
+    version = install.artifact_version(manifest, "containerd")
+    files = install.runtime_files(directory, manifest)
+    programs = bundle_files_installed(
+        name=f"Ensure containerd {version}, runc and the CNI plugins from the bundle are installed",
+        files=tuple(files),
+        what="containerd, runc and the CNI plugins",
+    )
+    unit = file_content(
+        name=f"Ensure containerd's systemd unit is in {CONTAINERD_UNIT}",
+        path=CONTAINERD_UNIT,
+        content=render(
+            "runtime",
+            "containerd.service",
+            binary=install.RUNTIME_PROGRAMS["containerd"],
+            version=version,
+        ),
+    )
+    systemd.daemon_reload(
+        name="Reload systemd's units after containerd's unit changed", _if=unit.did_change
+    )
+    return bool(programs.will_change or unit.will_change)
+
+
 def _registry_mirrors(settings: Settings) -> list[bool]:
     """One hosts.toml per mirrored registry; returns whether each file will change."""
     changes = []
@@ -95,20 +129,24 @@ def runtime() -> None:
     minor = settings.kubernetes_minor()
     choice = ctx.containerd
 
-    if choice.source == "docker":
-        _docker_repository(platform, choice, minor)
-    install_name = (
-        f"{choice.package}-{choice.series}.*"
-        if platform.family == "redhat" and choice.source == "docker"
-        else choice.package
-    )
-    packages_installed(
-        name=f"Ensure {choice.package} {choice.series} is installed and held ({choice.reason})",
-        manager=platform.package_manager,
-        packages=[choice.package],
-        held=(choice.package,),
-        install_names={choice.package: install_name},
-    )
+    binaries_changed = False
+    if choice.source == "bundle":
+        binaries_changed = _bundle_containerd(settings)
+    else:
+        if choice.source == "docker":
+            _docker_repository(platform, choice, minor)
+        install_name = (
+            f"{choice.package}-{choice.series}.*"
+            if platform.family == "redhat" and choice.source == "docker"
+            else choice.package
+        )
+        packages_installed(
+            name=f"Ensure {choice.package} {choice.series} is installed and held ({choice.reason})",
+            manager=platform.package_manager,
+            packages=[choice.package],
+            held=(choice.package,),
+            install_names={choice.package: install_name},
+        )
     template = "config.v2.toml" if choice.major == 1 else "config.v3.toml"
     config = file_content(
         name=f"Ensure containerd uses the systemd cgroup driver ({CONTAINERD_CONFIG})",
@@ -119,7 +157,7 @@ def runtime() -> None:
     )
     mirror_changes = _registry_mirrors(settings)
     service_running(
-        name="Ensure containerd is running and enabled at boot, restarted on config change",
+        name="Ensure containerd is running and enabled at boot, restarted when it changed",
         service="containerd",
-        restart=config.will_change or any(mirror_changes),
+        restart=config.will_change or any(mirror_changes) or binaries_changed,
     )

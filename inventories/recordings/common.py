@@ -154,7 +154,7 @@ def module_states(nf_conntrack_ipv4: str, nf_tables: str | None = None) -> dict[
     Ubuntu and RHEL-family kernel configs the IPVS core and schedulers, nf_conntrack,
     br_netfilter and overlay are modules (=m), so modinfo finds them: "available"
     (docs/domain.md, "Kernel modules"; e.g. a recorded `modinfo ip_vs` on Ubuntu 22.04 prints
-    /lib/modules/5.15.0-73-generic/kernel/net/netfilter/ipvs/ ip_vs.ko). Per OS: whether
+    /lib/modules/5.15.0-73-generic/kernel/net/netfilter/ipvs/ip_vs.ko). Per OS: whether
     nf_conntrack_ipv4 still exists (kernels before 4.19, except RHEL 8 which merged it on 4.18),
     and nf_tables, recorded only where kube-proxy's nftables mode can pass validation (kernel >=
     5.13); elsewhere that probe is never sent.

@@ -22,6 +22,7 @@ from nordkube.lab.paths import cache_dir, lab_dir
 from nordkube.lab.procs import is_running, lab_processes, terminate, wait_reaped
 from nordkube.lab.seed import build_seed_disk, create_keypair, known_hosts_lines
 from nordkube.lab.spec import (
+    DEFAULT_IMAGE,
     DEFAULT_SSH_PORT_BASE,
     LabSpec,
     NodePlan,
@@ -73,8 +74,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--image",
         choices=sorted(IMAGES),
-        default="debian-12",
-        help="base image (default debian-12)",
+        default=DEFAULT_IMAGE,
+        help=f"base image (default {DEFAULT_IMAGE})",
     )
     up.add_argument("--mtu", type=int, default=1500, help="MTU of every private NIC (default 1500)")
     _node_option(up, "--node-mtu", "NAME=M", "one node's private NIC MTU")

@@ -19,7 +19,7 @@ from pathlib import Path
 from nordkube.lab.errors import LabError
 from nordkube.lab.host import require_tools, run
 from nordkube.lab.paths import cache_dir
-from nordkube.lab.spec import LAB_USER
+from nordkube.lab.spec import LAB_RESOLVER, LAB_USER
 
 IMAGES = {"debian-12": "bookworm", "debian-13": "trixie"}
 MIRROR = "http://deb.debian.org/debian"
@@ -187,7 +187,12 @@ def _customize_root(root: Path, suite: str) -> None:
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     for host_key in (root / "etc/ssh").glob("ssh_host_*"):
         host_key.unlink()
+    # A VPS always has a resolver in resolv.conf, and the kubelet hands it to every pod (it
+    # refuses to start pod sandboxes without one). The lab's guests reach no resolver: this
+    # address on the private segment belongs to no node, so lookups of names outside the
+    # cluster time out there, as at an air-gapped site, and never leave the lab.
     (root / "etc/resolv.conf").unlink(missing_ok=True)
+    (root / "etc/resolv.conf").write_text(f"nameserver {LAB_RESOLVER}\n")
     run(["chroot", str(root), "useradd", "--create-home", "--shell", "/bin/bash", LAB_USER])
     # "*" rather than useradd's "!": no password, but not a locked account sshd would refuse.
     run(["chroot", str(root), "usermod", "--password", "*", LAB_USER])

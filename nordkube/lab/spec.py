@@ -14,11 +14,19 @@ from dataclasses import asdict, dataclass, field
 
 from nordkube.lab.errors import LabError
 
+# The lab's default base image. Guests reach only Debian's mirror and the offline bundle:
+# bookworm's own containerd (1.6.20) supports no maintained Kubernetes minor, so its nodes run
+# the bundle's containerd 2.x, as an air-gapped Debian 12 site would.
+DEFAULT_IMAGE = "debian-12"
+
 # The sudo user of every lab node (made in the base image; pyinfra and testinfra log in as it).
 LAB_USER = "nordkube"
 
 NODE_NETWORK = ipaddress.IPv4Network("192.168.77.0/24")
 PRIVATE_INTERFACE = "eth1"
+# The resolver in every node's resolv.conf: an address of the private segment no node holds
+# (nodes take .11 onwards), so nothing answers and no lookup leaves the lab.
+LAB_RESOLVER = str(NODE_NETWORK.network_address + 2)
 ETCD_DEVICE = "/dev/nvme0n1"
 DEFAULT_SSH_PORT_BASE = 2220  # node i listens on 127.0.0.1:(base + i)
 MAX_NODES = 9  # 2 cores emulate every guest: more would not boot in any useful time
@@ -40,7 +48,7 @@ class LabSpec:
 
     nodes: int = 3
     control_planes: int = 1
-    image: str = "debian-12"
+    image: str = DEFAULT_IMAGE
     mtu: int = 1500
     node_mtu: Mapping[str, int] = field(default_factory=dict)
     path_mtu: Mapping[str, int] = field(default_factory=dict)

@@ -5,8 +5,14 @@ The tests run in file order on one lab: each builds on the state the previous on
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
+from nordkube.bundle.cache import file_digest
+from nordkube.bundle.install import bundle_dir
+from nordkube.settings import Settings
 from tests.lab.labtools import NODES, check, converge, nordkube, on_node
 
 pytestmark = pytest.mark.lab
@@ -26,6 +32,32 @@ def test_second_converge_changes_nothing(lab):
     result = converge()
     assert result.returncode == 0, result.output[-4000:]
     assert result.changed == {node: 0 for node in NODES}, result.output[-4000:]
+
+
+def test_a_bundle_file_changed_by_one_byte_is_refused_on_the_node(lab, tmp_path):
+    """The node checks every uploaded bundle file against bundle.json's sha256."""
+    bundle = bundle_dir(None, Settings.from_data({}, "lab").kubernetes_version)
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy, copy_function=os.link)
+    damaged = copy / "bin" / "ctr"
+    content = bytearray(damaged.read_bytes())
+    damaged.unlink()  # a hard link into the bundle: never write through it
+    content[1000] ^= 0xFF
+    damaged.write_bytes(bytes(content))
+    on_node("node2", "rm /usr/local/bin/ctr")
+
+    refused = converge("--data", f"kubernetes_bundle={copy}", "--limit", "node2")
+    assert refused.returncode != 0
+    assert refused.errors["node2"] == 1, refused.output[-4000:]
+    assert f"nordkube: {damaged} (for /usr/local/bin/ctr) arrived with sha256" in refused.output
+    assert on_node("node2", "ls /usr/local/bin/ | grep ctr || true").strip() == ""
+
+    repaired = converge()
+    assert repaired.returncode == 0, repaired.output[-4000:]
+    assert repaired.changed == {"node1": 0, "node2": 1, "node3": 0}, repaired.output[-4000:]
+    assert on_node("node2", "sha256sum /usr/local/bin/ctr").split()[0] == file_digest(
+        bundle / "bin" / "ctr"
+    )
 
 
 def test_tampering_is_reported_per_host_and_one_converge_repairs_it(lab, tmp_path):

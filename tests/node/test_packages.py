@@ -24,6 +24,8 @@ PACKAGES: dict[str, dict[str, tuple[str, ...]]] = {
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_package_installed(host: Any, node: Any, os_family: str, package: str) -> None:
+    if package == "containerd" and node.settings.kubernetes_package_source == "bundle":
+        pytest.skip("containerd comes from the bundle here: tests/node/test_bundle.py checks it")
     candidates = PACKAGES[package][os_family]
     installed = [name for name in candidates if host.package(name).is_installed]
     assert installed, f"{node}: package {' or '.join(candidates)} is not installed"

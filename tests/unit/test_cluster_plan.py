@@ -10,6 +10,7 @@ never in a command pyinfra prints, its logs or --json, planned or executed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -295,3 +296,119 @@ def test_ha_secrets_never_in_the_verbose_output_or_json_of_an_executed_run(tmp_p
     assert joined == [["@fake/rocky-9", "@fake/ubuntu-24.04"]]
     assert results["totals"]["error"] == 0
     assert re.search(r">>> .*kubeadm join --config", result.stderr), "commands were executed"
+
+
+# -- the offline bundle ---------------------------------------------------------------------
+
+
+def fake_bundle(directory: Path) -> Path:
+    """A bundle.json with small stand-in files for every program and image a node gets."""
+    records = []
+    programs = [
+        ("containerd", "containerd", "bin"),
+        ("containerd", "containerd-shim-runc-v2", "bin"),
+        ("containerd", "ctr", "bin"),
+        ("runc", "runc", "bin"),
+        ("cni-plugins", "bridge", "cni"),
+        *((name, name, "bin") for name in ("kubeadm", "kubelet", "kubectl", "crictl")),
+    ]
+    for artifact, name, folder in programs:
+        path = directory / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"#!/bin/sh\necho {name}\n".encode())
+        records.append(
+            {
+                "path": f"{folder}/{name}",
+                "kind": "binary",
+                "name": name,
+                "artifact": artifact,
+                "version": "v2.2.9" if artifact == "containerd" else "v1.35.4",
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "size": path.stat().st_size,
+            }
+        )
+    for name, ref in (
+        ("kube-apiserver", "registry.k8s.io/kube-apiserver:v1.35.4"),
+        ("etcd", "registry.k8s.io/etcd:3.6.6-0"),
+        ("pause", "registry.k8s.io/pause:3.10.1"),
+        ("flannel", "ghcr.io/flannel-io/flannel:v0.28.10"),
+    ):
+        path = directory / "images" / f"{name}.oci.tar"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+        records.append(
+            {
+                "path": f"images/{name}.oci.tar",
+                "kind": "image",
+                "name": name,
+                "ref": ref,
+                "version": ref.rpartition(":")[2],
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "size": path.stat().st_size,
+                "manifest_digest": "sha256:" + hashlib.sha256(ref.encode()).hexdigest(),
+            }
+        )
+    manifest = {"format": 1, "kubernetes_version": "v1.35.4", "artifacts": records}
+    (directory / "bundle.json").write_text(json.dumps(manifest))
+    return directory
+
+
+def test_a_bundle_installs_kubernetes_and_its_images_instead_of_packages(tmp_path: Path) -> None:
+    """Executed on @fake Debian hosts (-y): kubeadm and friends uploaded to where packages put
+    them, the kubelet's unit written, the control-plane images only on the control-plane
+    node, every image imported into containerd's k8s.io namespace and pinned."""
+    bundle = fake_bundle(tmp_path / "bundle")
+    ca = (ROOT / "tests/unit/data/ca-rsa.crt").read_text().splitlines()
+    inventory = tmp_path / "bundle_cluster.py"
+    inventory.write_text(
+        f"""import sys
+sys.path.insert(0, {str(ROOT)!r})
+from inventories.recordings import RECORDINGS
+
+def node(name, **data):
+    recording = RECORDINGS[name]
+    responses = dict(recording.fake_responses())
+    responses.popitem()  # the catch-all: executed commands succeed with no output
+    responses["cat /etc/kubernetes/pki/ca.crt"] = {ca!r}
+    return (recording.host, {{"fake_responses": responses, "fake_delay": 0,
+        "fake_delay_jitter": 0, "node_network": "10.20.0.0/24",
+        "private_address": recording.identity.private_ip,
+        "kubernetes_package_source": "bundle", "kubernetes_bundle": {str(bundle)!r},
+        "stages": ["runtime", "kubernetes"], **data}})
+
+control_plane = [node("debian-12", etcd_device="/dev/nvme0n1")]
+workers = [node("debian-13")]
+"""
+    )
+    pyinfra = Path(sys.executable).with_name("pyinfra")
+    result = subprocess.run(
+        [str(pyinfra), str(inventory), str(DEPLOY), "-y", "--debug"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYINFRA_PROGRESS": "off"},
+        check=False,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+
+    def on(host: str, what: str) -> list[str]:
+        return re.findall(rf"\[fake\] simulating {what} on @fake/{host}: (.*)", log)
+
+    for host in ("debian-12", "debian-13"):
+        uploads = on(host, "put_file")
+        for program in ("kubeadm", "kubelet", "kubectl", "crictl"):
+            assert f"/usr/bin/{program}.nordkube-upload" in uploads, (host, program)
+        assert "/etc/systemd/system/kubelet.service" in " ".join(uploads), host
+        commands = on(host, "command")
+        assert not any(re.search(r"apt-get install .*kubeadm", c) for c in commands), host
+        imports = [c for c in commands if "images import" in c]
+        assert any("pause.oci.tar" in c for c in imports), host
+        assert all(c.startswith("/usr/local/bin/ctr -n k8s.io images") for c in imports), host
+        assert any(
+            "images label registry.k8s.io/pause:3.10.1 io.cri-containerd.pinned=pinned" in c
+            for c in commands
+        )
+        control_plane_images = any("kube-apiserver.oci.tar" in u for u in uploads)
+        assert control_plane_images == (host == "debian-12"), host

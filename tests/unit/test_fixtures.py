@@ -22,6 +22,7 @@ Commands are compared in this readable form:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import json
@@ -89,10 +90,14 @@ def _load(path: Path, allowed: set[str]) -> dict[str, Any]:
 
 
 def from_json(annotation: Any, value: Any) -> Any:
-    """`value` (from JSON) as `annotation` says: lists become tuples where a tuple is declared."""
+    """`value` (from JSON) as `annotation` says: lists become tuples where a tuple is declared,
+    objects become the dataclass declared."""
     origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
     if value is None:
         return None
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        hints = typing.get_type_hints(annotation)
+        return annotation(**{key: from_json(hints[key], item) for key, item in value.items()})
     if origin in (typing.Union, types.UnionType):
         declared = [argument for argument in arguments if argument is not type(None)]
         return from_json(declared[0], value) if len(declared) == 1 else value

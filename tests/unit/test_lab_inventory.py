@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nordkube.lab.errors import LabError
-from nordkube.lab.inventory import inventory_groups
+from nordkube.lab.inventory import KUBEADM_TIMEOUTS, inventory_groups
 from nordkube.lab.spec import LabSpec, plan_nodes
 from nordkube.lab.state import LabState, save_state
 
@@ -45,8 +45,11 @@ def test_host_data_uses_pyinfra_ssh_keys_and_strict_host_keys(tmp_path: Path) ->
         "private_interface": "eth1",
         "etcd_device": "/dev/nvme0n1",
         "node_network": "192.168.77.0/24",
-        "kubernetes_version": "1.28.15",
-        "kubernetes_package_source": "none",
+        "kubernetes_package_source": "bundle",
+        "stages": ["base", "kernel", "runtime"],
+        "kubeadm_timeouts": KUBEADM_TIMEOUTS,
+        "encryption_algorithm": "ECDSA-P256",
+        "node_ready_timeout": 1200,
     }
 
 
