@@ -39,8 +39,8 @@ def _ipvs_strict_arp(settings: Settings) -> bool:
     return settings.kube_proxy_mode == "ipvs" and settings.ipvs_strict_arp
 
 
-def _iptables_or_nftables(settings: Settings) -> bool:
-    return settings.kube_proxy_mode in ("iptables", "nftables")
+def _iptables(settings: Settings) -> bool:
+    return settings.kube_proxy_mode == "iptables"
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ OWNED: tuple[Owned, ...] = (
         "kube-proxy",
         SYSCTL,
         "net.ipv4.conf.all.route_localnet",
-        "kube-proxy allows NodePorts on localhost (iptables and nftables modes)",
-        _iptables_or_nftables,
+        "kube-proxy allows NodePorts on localhost (iptables mode; nftables mode has none)",
+        _iptables,
     ),
     # The kubelet, pkg/kubelet/cm/container_manager_linux.go (setupKernelTunables): the keys
     # it sets that the deploy does not declare.

@@ -173,6 +173,10 @@ def _check_positive(value: int) -> str | None:
     return None if value > 0 else f"{value} must be a positive number of seconds"
 
 
+def _check_above_zero(value: int) -> str | None:
+    return None if value > 0 else f"{value} must be above 0"
+
+
 def _check_device(value: str | None) -> str | None:
     if value is None or value.startswith("/dev/"):
         return None
@@ -340,12 +344,65 @@ class Settings:
         scope=HOST,
         check=_check_device,
     )
+    etcd_heartbeat_interval: int = _setting(
+        100,
+        "etcd's heartbeat interval in ms (etcd's default); the doctor judges the RTT between "
+        "etcd members against it: about the RTT, 0.5-1.5x (etcd's tuning guide).",
+        check=_check_above_zero,
+    )
+    etcd_election_timeout: int = _setting(
+        1000,
+        "etcd's election timeout in ms (etcd's default); the doctor requires at least 10x the "
+        "RTT between etcd members (etcd's tuning guide).",
+        check=_check_above_zero,
+    )
     # -- Container runtime --------------------------------------------------------------------
     containerd_registry_mirrors: dict[str, list[str]] = _setting(
         {},
         "Registry mirrors for containerd, e.g. {'docker.io': ['https://mirror.example/']}.",
         check=_check_mirrors,
         scope=NODE,
+    )
+    # -- Doctor (nordkube doctor's thresholds, each with its source in docs/domain.md) --------
+    doctor_steal_max_percent: int = _setting(
+        10,
+        "Most CPU steal (%) the doctor accepts over its sample: above 10% the VM runs slower "
+        "than it should (Scout APM, 'Understanding CPU Steal Time').",
+        check=_check_above_zero,
+        scope=NODE,
+    )
+    doctor_steal_window: int = _setting(
+        5, "Seconds over which the doctor samples CPU steal from /proc/stat.", check=_check_positive
+    )
+    doctor_fsync_p99_max_ms: int = _setting(
+        10,
+        "Slowest 99th-percentile WAL fdatasync (ms) the doctor accepts on an etcd disk: "
+        "etcd's rule is under 10 ms (etcd hardware guide).",
+        check=_check_above_zero,
+    )
+    doctor_min_iops: int = _setting(
+        50,
+        "Fewest sequential write IOPS (fdatasync after each) the doctor accepts on an etcd "
+        "disk: 50, or 500 for busy clusters (etcd hardware guide).",
+        check=_check_above_zero,
+    )
+    doctor_time_offset_max_ms: int = _setting(
+        500,
+        "Largest clock offset (ms) the doctor accepts: two nodes within it of true time stay "
+        "under etcd's 1 s peer clock-difference warning.",
+        check=_check_above_zero,
+    )
+    doctor_lan_rtt_ms: int = _setting(
+        5,
+        "RTT (ms) above which the doctor flags a node pair as not on one local network: etcd's "
+        "default timing is for a local network (etcd tuning guide); a data centre answers in "
+        "about 1 ms, another city in 10 ms or more.",
+        check=_check_above_zero,
+    )
+    doctor_rtt_targets: list[str] = _setting(
+        [],
+        "Addresses the doctor measures every node's RTT to as well (an internet exchange, the "
+        "operator's office), e.g. ['193.156.90.1'].",
     )
     # -- Node ---------------------------------------------------------------------------------
     stages: list[str] = _setting(

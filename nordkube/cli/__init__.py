@@ -1,4 +1,4 @@
-"""The `nordkube` command: validate, lab, check, bundle, drift."""
+"""The `nordkube` command: validate, lab, check, bundle, drift, doctor."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from nordkube import lab
-    from nordkube.cli import bundle, check, drift, validate
+    from nordkube.cli import bundle, check, doctor, drift, validate
 
     validate.add_parser(commands)
     lab.add_parser(commands)
     check.add_parser(commands)
     bundle.add_parser(commands)
     drift.add_parser(commands)
+    doctor.add_parser(commands)
     return parser
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nordkube.cli import options
 from nordkube.drift import units
 from nordkube.drift.model import EXIT_CODES, UNKNOWN
 from nordkube.drift.reports import markdown
@@ -37,29 +38,11 @@ def add_parser(commands: Any) -> None:
         "previous drift.json as drift.previous.json (without it the Markdown goes to stdout)",
     )
     parser.add_argument(
-        "--limit",
-        metavar="HOST,...",
-        help="only these hosts: names, group names or glob patterns, comma separated",
-    )
-    parser.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting for this run, as pyinfra's --data does (e.g. stages=base)",
-    )
-    parser.add_argument(
         "--no-suite",
         action="store_true",
         help="only plan the deploy; do not run the node suite",
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=1800.0,
-        metavar="SECONDS",
-        help="give up on the plan or the suite after this long (default 1800)",
-    )
+    options.add_host_options(parser, "stages=base")
     parser.add_argument(
         "--print-units",
         action="store_true",
@@ -82,19 +65,19 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     try:
-        data = dict(_pair(item) for item in args.data)
+        data = options.data_pairs(args)
     except ValueError as error:
         print(f"nordkube drift: {error}", file=sys.stderr)
         return EXIT_CODES[UNKNOWN]
-    options = Options(
+    run_options = Options(
         inventory=args.inventory,
-        limit=[part.strip() for part in (args.limit or "").split(",") if part.strip()],
+        limit=options.limit_patterns(args),
         data=data,
         suite=not args.no_suite,
         timeout=args.timeout,
     )
     directory = Path(args.report_dir) if args.report_dir else None
-    report = drift(options, log_dir=directory)
+    report = drift(run_options, log_dir=directory)
     if directory is None:
         sys.stdout.write(markdown(report, None))
         return report.exit_code
@@ -109,10 +92,3 @@ def run(args: argparse.Namespace) -> int:
     written = ", ".join(str(directory / name) for name in REPORT_FILES.values())
     print(f"nordkube drift: {report.verdict} (exit {report.exit_code}); wrote {written}")
     return report.exit_code
-
-
-def _pair(item: str) -> tuple[str, str]:
-    key, separator, value = item.partition("=")
-    if not separator or not key:
-        raise ValueError(f"--data {item!r}: expected KEY=VALUE")
-    return key, value

@@ -8,9 +8,7 @@ so a run takes as long as the slower of the two.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,6 +30,7 @@ from nordkube.drift import reports
 from nordkube.drift import suite as suites
 from nordkube.drift.model import Changes, HostResult, Item, Report, changes_since
 from nordkube.inventory import InventoryHost, project_root
+from nordkube.pyinfra_run import run_dry
 from nordkube.settings import STAGES, Settings, SettingsError
 
 DEPLOY = "deploy.py"
@@ -133,24 +132,8 @@ def _failed(options: Options, started: str, clock: float, problems: list[str]) -
 
 def _plan(options: Options) -> tuple[plans.PlanResult, str | None]:
     """pyinfra's dry run of the real deploy, from the project root as a user runs it."""
-    command = plans.pyinfra_command(
-        str(Path(sys.executable).with_name("pyinfra")),
-        str(Path(options.inventory).resolve()),
-        DEPLOY,
-        options.limit,
-    )
-    for key, value in options.data.items():
-        command += ["--data", f"{key}={value}"]
     try:
-        result = subprocess.run(
-            command,
-            cwd=project_root(),
-            capture_output=True,
-            text=True,
-            timeout=options.timeout,
-            env={**os.environ, "PYINFRA_PROGRESS": "off"},
-            check=False,
-        )
+        result = run_dry(DEPLOY, options.inventory, options.limit, options.data, options.timeout)
     except subprocess.TimeoutExpired:
         return plans.PlanResult(), f"the plan did not finish within {options.timeout:.0f} s"
     return plans.parse_plan(result.stdout, result.stderr), None

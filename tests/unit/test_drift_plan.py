@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from nordkube.drift.plan import CONDITIONAL, parse_plan, pyinfra_command
+from nordkube.drift.plan import CONDITIONAL, parse_plan
+from nordkube.pyinfra_run import pyinfra_command
 
 
 def _operation(op_hash: str, names: list[str], change=(), conditional=()) -> dict:

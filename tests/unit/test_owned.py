@@ -16,6 +16,7 @@ from nordkube.settings import IPVS_SCHEDULERS, KUBE_PROXY_MODES, Settings
 IPVS = Settings(kube_proxy_mode="ipvs", ipvs_strict_arp=True)
 IPVS_NO_STRICT_ARP = Settings(kube_proxy_mode="ipvs", ipvs_strict_arp=False)
 NFTABLES = Settings(kube_proxy_mode="nftables")
+IPTABLES = Settings(kube_proxy_mode="iptables")
 
 
 @pytest.mark.parametrize(
@@ -28,8 +29,8 @@ NFTABLES = Settings(kube_proxy_mode="nftables")
         (owned.SYSCTL, "net.ipv4.conf.all.arp_announce", IPVS, "kube-proxy"),
         (owned.SYSCTL, "net.ipv4.conf.all.arp_ignore", IPVS_NO_STRICT_ARP, None),
         (owned.SYSCTL, "net.netfilter.nf_conntrack_max", NFTABLES, "kube-proxy"),
-        (owned.SYSCTL, "net.ipv4.conf.all.route_localnet", NFTABLES, "kube-proxy"),
-        (owned.SYSCTL, "net.ipv4.conf.all.route_localnet", IPVS, None),
+        (owned.SYSCTL, "net.ipv4.conf.all.route_localnet", IPTABLES, "kube-proxy"),
+        (owned.SYSCTL, "net.ipv4.conf.all.route_localnet", NFTABLES, None),
         (owned.SYSCTL, "kernel.keys.root_maxkeys", IPVS, "kubelet"),
         (owned.SYSCTL, "net.ipv4.conf.flannel/1.rp_filter", IPVS, "CNI"),
         (owned.SYSCTL, "net.ipv4.conf.cni0.forwarding", IPVS, "CNI"),

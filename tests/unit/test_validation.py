@@ -139,6 +139,14 @@ def test_the_cluster_wide_settings():
         "service_cidr",
         "node_network",
         "etcd_topology",
+        "etcd_heartbeat_interval",
+        "etcd_election_timeout",
+        "doctor_steal_window",
+        "doctor_fsync_p99_max_ms",
+        "doctor_min_iops",
+        "doctor_time_offset_max_ms",
+        "doctor_lan_rtt_ms",
+        "doctor_rtt_targets",
     ]
 
 
