@@ -17,6 +17,7 @@ from nordkube.bundle.errors import BundleError
 from nordkube.bundle.gobuild import edited_copy
 from nordkube.bundle.gocmd import download_module, go_env, modules_of
 from nordkube.bundle.recipe import SourceEdit
+from nordkube.cli import main
 
 MODULE = "k8s.io/kubernetes"
 SERVED = ("v1.35.4", "v1.36.1")
@@ -139,3 +140,20 @@ def test_bill_of_materials_takes_replacements_and_marks_edited_copies() -> None:
         "k8s.io/api": "v0.35.4",
         "golang.org/x/sys": "v0.38.0",
     }
+
+
+def test_build_of_an_unserved_release_stops_before_building_anything(
+    env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("GOPROXY", "GOMODCACHE", "GOSUMDB", "GOTOOLCHAIN"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.setenv("NORDKUBE_BUNDLE_CACHE", str(tmp_path / "cache"))
+    assert main(["bundle", "build", "--kubernetes", "1.99.0", "--out", str(tmp_path / "b")]) == 1
+    error = capsys.readouterr().err
+    assert "does not serve k8s.io/kubernetes v1.99.0" in error
+    assert "v1.35.4, v1.36.1" in error
+    assert not (tmp_path / "cache" / "artifacts").exists()
+    assert not (tmp_path / "b").exists()
