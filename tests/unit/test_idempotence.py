@@ -30,8 +30,14 @@ from pathlib import Path
 _recorded = json.loads(Path({str(RECORDED)!r}).read_text())
 _responses = dict(_recorded["responses"])
 _responses[re.compile(".")] = {{"success": False, "stderr": ["UNRECORDED COMMAND"]}}
+_settings = dict(_recorded["settings"])
+if "bundle" in _recorded:  # the recorded node's bundle, as its manifest
+    _bundle = Path({str(path.parent)!r}) / "recorded-bundle"
+    _bundle.mkdir(exist_ok=True)
+    (_bundle / "bundle.json").write_text(json.dumps(_recorded["bundle"]))
+    _settings["kubernetes_bundle"] = str(_bundle)
 control_plane = [("@fake/node1", {{
-    **_recorded["settings"],
+    **_settings,
     "fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": _responses,
 }})]
 """

@@ -9,7 +9,8 @@ From the repository root, with the checkout whose deploy converged the lab (Debi
 The deploy is planned with `--dry` against `inventories/lab.py` (nothing changes on the node),
 and every command pyinfra sends to node1 while planning is recorded with its output, so the
 recording follows the deploy whatever facts it reads. It writes debian-12-converged.json here:
-{"settings": node1's nordkube settings from the inventory, "responses": {command: [lines]}},
+{"settings": node1's nordkube settings from the inventory, "responses": {command: [lines]},
+"bundle": the files of the bundle it installs from, with their sha256 (lab nodes do)},
 which tests/unit/test_idempotence.py replays through pyinfra's @fake connector.
 
 `--inventory`, `--host` and `--output` record another node; the replay test runs this script
@@ -29,6 +30,8 @@ from unittest.mock import patch
 import pyinfra_cli.main  # first, as pyinfra's own entry point: it sets up gevent
 from pyinfra.api import Host
 
+from nordkube.bundle.install import bundle_dir
+from nordkube.bundle.manifest import load_manifest
 from nordkube.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +65,23 @@ def record(inventory: str, host_name: str) -> dict[str, Any]:
                 raise
     if not responses:
         raise SystemExit(f"pyinfra sent no command to {host_name}: is it in {inventory}?")
-    return {"settings": dict(sorted(settings.items())), "responses": responses}
+    bundle = _bundle_manifest(settings)
+    recording: dict[str, Any] = {"settings": dict(sorted(settings.items())), "responses": responses}
+    if bundle is not None:
+        recording["bundle"] = bundle
+    return recording
+
+
+def _bundle_manifest(settings: dict[str, Any]) -> dict[str, Any] | None:
+    """What the node's bundle says of its files, for a node that installs from one: the replay
+    plans against these checksums. The bundle's path is the recording machine's, so it is left
+    out of the settings and the replay puts this manifest where its own run can read it."""
+    if settings.get("kubernetes_package_source") != "bundle":
+        return None
+    node = Settings.from_data(settings, "recorded")
+    directory = bundle_dir(settings.pop("kubernetes_bundle", None), node.kubernetes_version)
+    manifest = load_manifest(directory)
+    return {key: manifest[key] for key in ("format", "kubernetes_version", "artifacts")}
 
 
 def main() -> None:
