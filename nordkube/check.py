@@ -305,6 +305,13 @@ def with_cluster(targets: Iterable[Target], roles: Mapping[str, Mapping[str, Any
     return [dataclasses.replace(target, cluster=roles.get(target.name, {})) for target in targets]
 
 
+def suite_targets(inventory: str, hosts: Iterable[InventoryHost]) -> list[Target]:
+    """The node suite's targets for the selected `hosts`: their SSH and nordkube settings, and
+    each one's place in the cluster of the whole inventory. Raises InventoryError."""
+    targets = make_targets([(host.name, host.data) for host in hosts], project_root())
+    return with_cluster(targets, cluster_roles(inventory, load_hosts(inventory)))
+
+
 def hosts_json(targets: Iterable[Target]) -> str:
     """What the node suite needs per testinfra host: its inventory name, settings and place
     in the cluster."""

@@ -8,16 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nordkube.check import (
-    USAGE_ERROR,
-    InventoryError,
-    cluster_roles,
-    make_targets,
-    run_suite,
-    select_hosts,
-    with_cluster,
-)
-from nordkube.inventory import load_hosts, project_root
+from nordkube.check import USAGE_ERROR, InventoryError, run_suite, select_hosts, suite_targets
 
 
 def add_parser(commands: Any) -> None:
@@ -41,8 +32,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         hosts = select_hosts(args.inventory, _split(args.limit))
-        targets = make_targets([(host.name, host.data) for host in hosts], project_root())
-        targets = with_cluster(targets, cluster_roles(args.inventory, load_hosts(args.inventory)))
+        targets = suite_targets(args.inventory, hosts)
     except InventoryError as error:
         for problem in error.problems:
             print(f"nordkube check: {problem}", file=sys.stderr)

@@ -18,18 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nordkube import owned
-from nordkube.check import (
-    InventoryError,
-    make_targets,
-    over_ssh,
-    run_suite,
-    select_hosts,
-)
+from nordkube.check import InventoryError, over_ssh, run_suite, select_hosts, suite_targets
 from nordkube.drift import plan as plans
 from nordkube.drift import reports
 from nordkube.drift import suite as suites
 from nordkube.drift.model import Changes, HostResult, Item, Report, changes_since
-from nordkube.inventory import InventoryHost, project_root
+from nordkube.inventory import InventoryHost
 from nordkube.pyinfra_run import run_dry
 from nordkube.settings import STAGES, Settings, SettingsError
 
@@ -68,7 +62,7 @@ def drift(options: Options, log_dir: Path | None = None) -> Report:
         hosts = select_hosts(options.inventory, options.limit, options.data, ssh_only=False)
         settings = {host.name: Settings.from_data(host.data, host.name) for host in hosts}
         ssh_hosts = [host for host in hosts if over_ssh(host.name)] if options.suite else []
-        targets = make_targets([(host.name, host.data) for host in ssh_hosts], project_root())
+        targets = suite_targets(options.inventory, ssh_hosts) if ssh_hosts else []
     except InventoryError as error:
         return _failed(options, started, clock, error.problems)
     except SettingsError as error:
