@@ -48,7 +48,7 @@ def _kubernetes_repository(settings: Settings, platform: Platform) -> None:
     repository = f"{base_url}/core:/stable:/v{minor}"
     debian = platform.family == "debian"
     key_path = KUBERNETES_APT_KEY if debian else KUBERNETES_RPM_KEY
-    key = signing_key_verified(
+    signing_key_verified(
         name=f"Ensure the Kubernetes signing key at {key_path} matches its pinned fingerprint",
         path=key_path,
         url=f"{repository}/deb/Release.key"
@@ -59,11 +59,12 @@ def _kubernetes_repository(settings: Settings, platform: Platform) -> None:
     )
     path = KUBERNETES_APT_SOURCE if debian else KUBERNETES_YUM_REPO
     template = "kubernetes.list" if debian else "kubernetes.repo"
+    # A key that does not match fails this host's run (nothing after it runs), so the repository
+    # is written only once the key passed, and a dry run plans it as an ordinary change.
     file_content(
         name=f"Ensure the Kubernetes {minor} repository is in {path}",
         path=path,
         content=render("base", template, minor=minor, base_url=base_url, key=key_path),
-        _if=key.did_succeed,
     )
 
 

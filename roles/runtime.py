@@ -35,12 +35,13 @@ DOCKER_REGISTRY = "https://registry-1.docker.io"
 
 def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int) -> None:
     """Docker's repository, limited to containerd.io and pinned to the chosen series, trusted
-    only once its signing key matched the pin in nordkube/keys.py on the node."""
+    only once its signing key matched the pin in nordkube/keys.py on the node: a key that does
+    not match fails the host's run before the repository is written."""
     redhat = platform.family == "redhat"
     key_path, pinned = (
         (DOCKER_RPM_KEY, keys.DOCKER_RPM) if redhat else (DOCKER_APT_KEY, keys.DOCKER_DEB)
     )
-    key = signing_key_verified(
+    signing_key_verified(
         name=f"Ensure Docker's signing key at {key_path} matches its pinned fingerprint",
         path=key_path,
         url=f"https://download.docker.com/linux/{'centos' if redhat else platform.os_id}/gpg",
@@ -52,7 +53,6 @@ def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int)
             name=f"Ensure Docker's containerd.io repository is in {DOCKER_YUM_REPO}",
             path=DOCKER_YUM_REPO,
             content=render("runtime", "docker-ce.repo", key=key_path),
-            _if=key.did_succeed,
         )
         return
     file_content(
@@ -65,7 +65,6 @@ def _docker_repository(platform: Platform, choice: ContainerdChoice, minor: int)
             os_id=platform.os_id,
             codename=platform.codename,
         ),
-        _if=key.did_succeed,
     )
     file_content(
         name=f"Pin containerd.io to the {choice.series} series ({CONTAINERD_APT_PIN})",

@@ -51,6 +51,9 @@ class HostResult:
     name: str
     items: list[Item] = field(default_factory=list)
     excluded: list[Item] = field(default_factory=list)
+    # Planned changes that run only if an earlier operation changes (a reload after a unit
+    # file changed): consequences of other items, or of nothing; never counted.
+    conditional: list[Item] = field(default_factory=list)
     # Why some of the host's state is unknown: unreachable, a fact that failed, an error.
     unknown: list[str] = field(default_factory=list)
     # Whether each source reached the host ("planned", "checked"), or why it did not.
@@ -116,6 +119,7 @@ class Report:
                     "sources": host.sources,
                     "items": [_item_json(item) for item in host.items],
                     "excluded": [_item_json(item) for item in host.excluded],
+                    "conditional": [_item_json(item) for item in host.conditional],
                 }
                 for host in self.hosts
             ],
@@ -132,6 +136,7 @@ class Report:
                 name=host["name"],
                 items=[_item(host["name"], item) for item in host["items"]],
                 excluded=[_item(host["name"], item) for item in host["excluded"]],
+                conditional=[_item(host["name"], item) for item in host.get("conditional", [])],
                 unknown=list(host["unknown"]),
                 sources=dict(host["sources"]),
             )

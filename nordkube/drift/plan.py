@@ -16,7 +16,10 @@ from nordkube.drift import stages
 from nordkube.drift.model import PLAN, Item
 from nordkube.pyinfra_run import host_progress, progress_lines, run_error
 
-CONDITIONAL = "conditional: changes only if the operation it depends on changes"
+# pyinfra plans an operation with `_if` (run only if an earlier one changed) as a conditional
+# change whenever its own commands would run, which for a reload is always: drift lists such
+# changes apart and does not count them.
+CONDITIONAL = "conditional: runs only if the operation it depends on changes"
 
 
 @dataclass

@@ -62,6 +62,7 @@ def markdown(report: Report, changes: Changes | None) -> str:
         lines += [f"### {host.name}: {host.verdict}", ""]
         lines += [f"- could not tell: {reason}" for reason in host.unknown]
         lines += [f"- {_line(item, with_host=False)}" for item in host.items]
+        lines += [f"- would follow: {_line(item, with_host=False)}" for item in host.conditional]
         lines.append("")
     excluded = [item for host in report.hosts for item in host.excluded]
     if excluded:

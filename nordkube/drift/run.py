@@ -177,6 +177,9 @@ def _host_result(
     for item in found:
         if item.stage in STAGES and item.stage not in chosen:
             continue  # a stage this host's `stages` setting leaves out
+        if item.detail == plans.CONDITIONAL:
+            result.conditional.append(item)
+            continue
         component = _owner(item, settings)
         if component is None:
             result.items.append(item)

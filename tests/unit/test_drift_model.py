@@ -64,8 +64,14 @@ def test_verdict_and_exit_code(hosts, errors, verdict, exit_code) -> None:
 
 
 def test_json_round_trip_keeps_everything() -> None:
+    reload = Item("node1", "runtime", PLAN, "ccc", "Reload systemd's units", "conditional: ...")
     report = _report(
-        HostResult("node1", items=[FORWARDING, SYSCTLS_LIVE], sources={"plan": "planned"}),
+        HostResult(
+            "node1",
+            items=[FORWARDING, SYSCTLS_LIVE],
+            conditional=[reload],
+            sources={"plan": "planned"},
+        ),
         HostResult("node2", excluded=[CONNTRACK]),
         HostResult("node3", unknown=["plan: Could not connect"]),
     )

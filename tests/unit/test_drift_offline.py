@@ -161,3 +161,20 @@ def test_without_the_unreachable_host_it_is_drift_and_the_markdown_says_what_cha
     assert "- node-down: could not tell -> not in this run" in markdown
     assert (reports / "drift.previous.json").exists()
     assert "nordkube_drift_host_reachable" in (reports / "drift.prom").read_text()
+
+
+def test_a_converged_node_is_clean_and_a_reload_that_follows_nothing_is_not_counted(
+    tmp_path: Path,
+) -> None:
+    """A Debian 12 lab node's recorded answers after a converge (test_idempotence.py's replay):
+    the plan changes nothing but the daemon-reload that runs only after containerd's unit
+    changed, which pyinfra plans as a conditional change on every dry run."""
+    from tests.unit.test_idempotence import lab_like_inventory
+
+    inventory = tmp_path / "converged.py"
+    lab_like_inventory(inventory)
+    result = _drift(inventory, tmp_path / "reports")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (host,) = json.loads((tmp_path / "reports" / "drift.json").read_text())["hosts"]
+    assert (host["verdict"], host["items"]) == ("clean", [])
+    assert [item["stage"] for item in host["conditional"]] == ["runtime"]
