@@ -23,14 +23,14 @@ PACKAGES = "Ensure the packages kube-proxy and kubeadm need are installed"
 MODULES_FILE = "Persist kernel modules in /etc/modules-load.d/nordkube.conf"
 CONTAINERD = "Ensure containerd is running and enabled at boot"
 # What a node's state is, for "drift changed nothing": the deploy's kernel parameters live,
-# the loaded modules, the managed files' digests, the installed packages, the running units.
+# the loaded modules, the managed files' digests, the installed packages, the managed services.
 FINGERPRINT = (
     "for k in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables vm.overcommit_memory "
     "kernel.panic fs.inotify.max_user_watches; do sysctl -n $k; done; "
     "cut -d\\  -f1 /proc/modules | sort; "
     "sha256sum /etc/sysctl.d/*.conf /etc/modules-load.d/*.conf /etc/containerd/config.toml "
     "2>/dev/null; dpkg-query -W -f=\\${Package}=\\${Version}\\\\n | sort; "
-    "systemctl list-units --state=active --no-legend --plain | cut -d\\  -f1 | sort; "
+    "systemctl is-active containerd chrony; systemctl is-enabled containerd chrony; "
     "cat /proc/swaps"
 )
 
