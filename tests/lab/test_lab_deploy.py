@@ -45,19 +45,22 @@ def test_a_bundle_file_changed_by_one_byte_is_refused_on_the_node(lab, tmp_path)
     content[1000] ^= 0xFF
     damaged.write_bytes(bytes(content))
     on_node("node2", "rm /usr/local/bin/ctr")
-
-    refused = converge("--data", f"kubernetes_bundle={copy}", "--limit", "node2")
-    assert refused.returncode != 0
-    assert refused.errors["node2"] == 1, refused.output[-4000:]
-    assert f"nordkube: {damaged} (for /usr/local/bin/ctr) arrived with sha256" in refused.output
-    assert on_node("node2", "ls /usr/local/bin/ | grep ctr || true").strip() == ""
-
-    repaired = converge()
+    try:
+        refused = converge("--data", f"kubernetes_bundle={copy}", "--limit", "node2")
+        assert refused.returncode != 0
+        assert (
+            f"nordkube: {damaged} (for /usr/local/bin/ctr) arrived with sha256" in refused.output
+        ), refused.output[-4000:]
+        assert on_node("node2", "ls /usr/local/bin/ | grep ctr || true").strip() == ""
+    finally:
+        # The next tests start from a converged lab, whatever happened above.
+        repaired = converge()
     assert repaired.returncode == 0, repaired.output[-4000:]
-    assert repaired.changed == {"node1": 0, "node2": 1, "node3": 0}, repaired.output[-4000:]
-    assert on_node("node2", "sha256sum /usr/local/bin/ctr").split()[0] == file_digest(
-        bundle / "bin" / "ctr"
-    )
+    # ctr back in place (and containerd restarted with its programs changed), node2 alone.
+    assert repaired.changed["node2"] >= 1, repaired.output[-4000:]
+    assert (repaired.changed["node1"], repaired.changed["node3"]) == (0, 0), repaired.output[-4000:]
+    node_ctr = on_node("node2", "sha256sum /usr/local/bin/ctr").split()[0]
+    assert node_ctr == file_digest(bundle / "bin" / "ctr")
 
 
 def test_tampering_is_reported_per_host_and_one_converge_repairs_it(lab, tmp_path):
