@@ -2,9 +2,9 @@
 clock's offset, listening sockets, RTTs, path MTUs) and one that measures the etcd disk with
 fio in a temporary directory it removes. Nothing here changes a node.
 
-`measure` runs them for every host of the run in three rounds (each host at once within a
-round): what each node is and its CPU steal while nothing else runs; the RTT and path-MTU
-probes from every node to every other; fio on the etcd nodes. Rounds keep one probe's load
+`measure` runs them for every host of the run in rounds (each host at once within a round):
+what each node is and its CPU steal while nothing else runs; the RTT from every node to every
+other; the path-MTU probes between them; fio on the etcd nodes. Rounds keep one probe's load
 out of another's numbers. The doctor probe file (doctor.py) calls it; nordkube.doctor judges
 what it wrote.
 """
@@ -192,6 +192,7 @@ def parse_ping_summary(text: str) -> dict[str, Any]:
     rtt = re.search(r"= ([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+) ms", text)
     return {
         "loss_percent": loss,
+        "min_ms": float(rtt.group(1)) if rtt else None,
         "avg_ms": float(rtt.group(2)) if rtt else None,
         "max_ms": float(rtt.group(3)) if rtt else None,
     }
@@ -346,19 +347,19 @@ def _describe(target: Host, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _network(
-    described: Mapping[str, Any], settings: Settings, addresses: Mapping[str, str]
-) -> dict[str, Any]:
-    """Round two on one host: RTT to every other node and to the operator's targets, and the
-    path MTU to every other node, from its own NIC's MTU down."""
+def _rtts(settings: Settings, addresses: Mapping[str, str]) -> dict[str, Any]:
+    """Round two on one host: the RTT to every other node and to the operator's targets."""
+    others = tuple(address for name, address in addresses.items() if name != host.name)
+    targets = others + tuple(settings.doctor_rtt_targets)
+    return factcache.read(Pings, targets=targets) if targets else {}
+
+
+def _path_mtus(described: Mapping[str, Any], addresses: Mapping[str, str]) -> dict[str, Any]:
+    """Round three on one host: the path MTU to every other node, from its own NIC's MTU."""
     others = tuple(address for name, address in addresses.items() if name != host.name)
     nic = described["facts"]["interfaces"].get(described["private_interface"] or "", {})
     largest = nic.get("mtu") or 1500
-    targets = others + tuple(settings.doctor_rtt_targets)
-    return {
-        "rtt": factcache.read(Pings, targets=targets) if targets else {},
-        "mtu": factcache.read(PathMtu, targets=others, largest=largest) if others else {},
-    }
+    return factcache.read(PathMtu, targets=others, largest=largest) if others else {}
 
 
 def _measure_every_host() -> dict[str, Any]:
@@ -371,10 +372,9 @@ def _measure_every_host() -> dict[str, Any]:
         for each in reached
         if described[each.name]["private_address"]
     }
-    network = factcache.each_host(
-        lambda each: _network(described[each.name], settings[each.name], addresses),
-        [each for each in reached if each.name in addresses],
-    )
+    connected = [each for each in reached if each.name in addresses]
+    rtts = factcache.each_host(lambda each: _rtts(settings[each.name], addresses), connected)
+    mtus = factcache.each_host(lambda each: _path_mtus(described[each.name], addresses), connected)
     cluster = Settings.from_data(hosts[0].data.dict(), hosts[0].name) if hosts else Settings()
     members = {member.name for member in etcd_hosts(inventory_hosts(inventory), cluster)}
     disks = factcache.each_host(
@@ -387,7 +387,8 @@ def _measure_every_host() -> dict[str, Any]:
         "hosts": {
             each.name: {
                 **described[each.name],
-                **network.get(each.name, {}),
+                "rtt": rtts.get(each.name, {}),
+                "mtu": mtus.get(each.name, {}),
                 "etcd_disk": disks.get(each.name),
             }
             for each in reached

@@ -41,8 +41,13 @@ def _facts(name: str, index: int, mtu: int = 1500) -> dict[str, Any]:
     }
 
 
-def _ping(avg: float, loss: float = 0.0) -> dict[str, Any]:
-    return {"loss_percent": loss, "avg_ms": avg, "max_ms": avg * 1.5}
+def _ping(avg: float, loss: float = 0.0, fastest: float | None = None) -> dict[str, Any]:
+    return {
+        "loss_percent": loss,
+        "min_ms": avg * 0.9 if fastest is None else fastest,
+        "avg_ms": avg,
+        "max_ms": avg * 1.5,
+    }
 
 
 def measured(rtt: float = 0.5, node3_rtt: float = 0.5, node3_mtu: int = 1500) -> dict[str, Any]:
@@ -121,6 +126,12 @@ def test_a_delayed_node_is_flagged_in_the_rtt_matrix_with_etcds_timing() -> None
     assert timing.level == OK
     assert "largest RTT between etcd members 21.3 ms" in timing.message
     assert "(213 ms)" in timing.message and "up to 100 ms between members" in timing.message
+
+
+def test_a_busy_node_whose_fastest_ping_is_local_is_not_flagged() -> None:
+    data = measured()
+    data["hosts"]["node2"]["rtt"]["192.168.77.11"] = _ping(7.9, fastest=0.6)
+    assert [f for f in judge.network(data, nodes()) if f.check == "rtt"] == []
 
 
 def test_etcd_timing_fails_across_sites_and_advises_values() -> None:

@@ -30,7 +30,9 @@ def test_markdown_puts_findings_first_and_flags_the_pairs_through_the_slow_small
     assert lines[0] == "# nordkube doctor: inventories/lab.py"
     assert "**unfit** (exit 1)" in lines[2]
     assert lines.index("## Findings") < lines.index("## CPU steal (over 5 s; at most 10%)")
-    assert "- **warn** rtt · node1: node1 -> node3: 21.3 ms, above 5 ms" in text
+    assert (
+        "- **warn** rtt · node1: node1 -> node3: 21.3 ms on average, 19.2 ms at the fastest" in text
+    )
     rtt = lines.index(next(line for line in lines if line.startswith("## RTT between nodes")))
     assert lines[rtt + 2 : rtt + 7] == [
         "| from \\ to | node1 | node2 | node3 |",
