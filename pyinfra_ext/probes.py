@@ -15,6 +15,7 @@ import dataclasses
 import json
 import re
 import shlex
+import statistics
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -183,16 +184,20 @@ class ListeningSockets(FactBase[list[dict[str, Any]]]):
 # -- RTT and path MTU --------------------------------------------------------------------------
 
 
-def parse_ping_summary(text: str) -> dict[str, Any]:
-    """ping's closing lines (iputils): `3 packets transmitted, 3 received, 0% packet loss` and
-    `rtt min/avg/max/mdev = 0.043/0.196/0.497/0.212 ms`; anything else is ping's error."""
+def parse_ping(text: str) -> dict[str, Any]:
+    """One target's answer: each reply's `time=0.196 ms` (iputils), then ping's closing lines,
+    `3 packets transmitted, 3 received, 0% packet loss` and `rtt min/avg/max/mdev = ...`;
+    anything else is ping's error. The median is the typical RTT, which a busy moment on
+    either end does not move as it moves the average."""
     loss = _number(r"([0-9.]+)% packet loss", text)
     if loss is None:
         return {"error": text.strip() or "ping printed nothing"}
+    times = sorted(float(value) for value in re.findall(r"time=([0-9.]+)", text))
     rtt = re.search(r"= ([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+) ms", text)
     return {
         "loss_percent": loss,
         "min_ms": float(rtt.group(1)) if rtt else None,
+        "median_ms": round(statistics.median(times), 3) if times else None,
         "avg_ms": float(rtt.group(2)) if rtt else None,
         "max_ms": float(rtt.group(3)) if rtt else None,
     }
@@ -200,24 +205,26 @@ def parse_ping_summary(text: str) -> dict[str, Any]:
 
 class Pings(FactBase[dict[str, dict[str, Any]]]):
     """The RTT to each target: PINGS echo requests each, every target at once. Each target's
-    result is one line (`TARGET <ping's summary>`), so the parallel answers never interleave."""
+    result is one line (`TARGET` and the reply times and summary ping printed), so the
+    parallel answers never interleave."""
 
     default = dict
 
     def command(self, targets: tuple[str, ...]) -> str:
-        ping = f"ping -n -q -c {PINGS} -i {PING_INTERVAL} -w {PINGS}"
+        ping = f"ping -n -c {PINGS} -i {PING_INTERVAL} -w {PINGS}"
         jobs = " ".join(shlex.quote(target) for target in targets)
         return (
             f"{marker('Pings')} for t in {jobs}; do "
-            f'( echo "$t $({ping} "$t" 2>&1 | tail -n 2 | tr "\\n" " ")" ) & done; wait'
+            f'( out=$({ping} "$t" 2>&1); echo "$t $(echo "$out" | grep -o "time=[0-9.]*" '
+            '| tr "\\n" " ")$(echo "$out" | tail -n 2 | tr "\\n" " ")" ) & done; wait'
         )
 
     def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
         results = {}
         for line in output:
-            target, _, summary = line.partition(" ")
+            target, _, answer = line.partition(" ")
             if target:
-                results[target] = parse_ping_summary(summary)
+                results[target] = parse_ping(answer)
         return results
 
 

@@ -107,7 +107,7 @@ def _matrix(
 def _rtt_cell(result: Mapping[str, Any]) -> str:
     if "error" in result or result.get("avg_ms") is None:
         return "no answer"
-    text = f"{result['avg_ms']:.2f}"
+    text = f"{result.get('median_ms') or result['avg_ms']:.2f}"
     return text + (f" ({result['loss_percent']:.0f}% loss)" if result["loss_percent"] else "")
 
 
@@ -198,7 +198,7 @@ def _steal_and_disk(report: DoctorReport, names: list[str], settings: Any) -> li
 def _network(report: DoctorReport, settings: Any) -> list[str]:
     measured = report.measured
     lines = [
-        "## RTT between nodes (ms, average of 10 pings over the private network; local "
+        "## RTT between nodes (ms, the median of 10 pings over the private network; local "
         f"network up to {settings.doctor_lan_rtt_ms} ms)",
         "",
     ]

@@ -45,6 +45,7 @@ def _ping(avg: float, loss: float = 0.0, fastest: float | None = None) -> dict[s
     return {
         "loss_percent": loss,
         "min_ms": avg * 0.9 if fastest is None else fastest,
+        "median_ms": avg,
         "avg_ms": avg,
         "max_ms": avg * 1.5,
     }
@@ -132,6 +133,13 @@ def test_a_busy_node_whose_fastest_ping_is_local_is_not_flagged() -> None:
     data = measured()
     data["hosts"]["node2"]["rtt"]["192.168.77.11"] = _ping(7.9, fastest=0.6)
     assert [f for f in judge.network(data, nodes()) if f.check == "rtt"] == []
+
+
+def test_etcd_timing_takes_the_typical_rtt_not_an_average_a_spike_moved() -> None:
+    data = measured()
+    data["hosts"]["node1"]["rtt"]["192.168.77.12"] = _ping(0.8) | {"avg_ms": 131.9}
+    (timing,) = [f for f in judge.network(data, nodes()) if f.check == "etcd timing"]
+    assert timing.level == OK and "0.8 ms" in timing.message
 
 
 def test_etcd_timing_fails_across_sites_and_advises_values() -> None:
