@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nordkube.check import USAGE_ERROR, InventoryError, run_suite, select_hosts, suite_targets
+from nordkube.cli import options
 
 
 def add_parser(commands: Any) -> None:
@@ -21,17 +22,13 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("inventory", help="pyinfra inventory, e.g. inventories/oslo.py")
     parser.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
-    parser.add_argument(
-        "--limit",
-        metavar="HOST,...",
-        help="only these hosts: names, group names or glob patterns, comma separated",
-    )
+    options.add_limit(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        hosts = select_hosts(args.inventory, _split(args.limit))
+        hosts = select_hosts(args.inventory, options.limit_patterns(args))
         targets = suite_targets(args.inventory, hosts)
     except InventoryError as error:
         for problem in error.problems:
@@ -48,7 +45,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"nordkube check: {len(targets)} host(s): {', '.join(t.name for t in targets)}")
     with tempfile.TemporaryDirectory(prefix="nordkube-check-") as workdir:
         return run_suite(targets, Path(workdir), junit)
-
-
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]

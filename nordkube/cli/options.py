@@ -6,13 +6,18 @@ import argparse
 from typing import Any
 
 
-def add_host_options(parser: Any, data_example: str) -> None:
-    """--limit HOST,... and --data KEY=VALUE, as pyinfra takes them, and --timeout."""
+def add_limit(parser: Any) -> None:
+    """--limit HOST,..., as pyinfra's patterns: host names, group names, globs."""
     parser.add_argument(
         "--limit",
         metavar="HOST,...",
         help="only these hosts: names, group names or glob patterns, comma separated",
     )
+
+
+def add_host_options(parser: Any, data_example: str) -> None:
+    """--limit, --data KEY=VALUE as pyinfra takes them, and --timeout."""
+    add_limit(parser)
     parser.add_argument(
         "--data",
         action="append",
