@@ -4,6 +4,8 @@ per-host differences show only in the commands)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -61,3 +63,55 @@ def shown(command: Any) -> str:
         src = command.src
         return f"upload {command.dest}\n{src.getvalue() if isinstance(src, StringIO) else src}"
     return str(command)
+
+
+def fake_bundle(directory: Path) -> Path:
+    """A bundle.json with small stand-in files for every program and image a node gets."""
+    records = []
+    programs = [
+        ("containerd", "containerd", "bin"),
+        ("containerd", "containerd-shim-runc-v2", "bin"),
+        ("containerd", "ctr", "bin"),
+        ("runc", "runc", "bin"),
+        ("cni-plugins", "bridge", "cni"),
+        *((name, name, "bin") for name in ("kubeadm", "kubelet", "kubectl", "crictl")),
+    ]
+    for artifact, name, folder in programs:
+        path = directory / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"#!/bin/sh\necho {name}\n".encode())
+        records.append(
+            {
+                "path": f"{folder}/{name}",
+                "kind": "binary",
+                "name": name,
+                "artifact": artifact,
+                "version": "v2.2.9" if artifact == "containerd" else "v1.35.4",
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "size": path.stat().st_size,
+            }
+        )
+    for name, ref in (
+        ("kube-apiserver", "registry.k8s.io/kube-apiserver:v1.35.4"),
+        ("etcd", "registry.k8s.io/etcd:3.6.6-0"),
+        ("pause", "registry.k8s.io/pause:3.10.1"),
+        ("flannel", "ghcr.io/flannel-io/flannel:v0.28.10"),
+    ):
+        path = directory / "images" / f"{name}.oci.tar"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+        records.append(
+            {
+                "path": f"images/{name}.oci.tar",
+                "kind": "image",
+                "name": name,
+                "ref": ref,
+                "version": ref.rpartition(":")[2],
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "size": path.stat().st_size,
+                "manifest_digest": "sha256:" + hashlib.sha256(ref.encode()).hexdigest(),
+            }
+        )
+    manifest = {"format": 1, "kubernetes_version": "v1.35.4", "artifacts": records}
+    (directory / "bundle.json").write_text(json.dumps(manifest))
+    return directory

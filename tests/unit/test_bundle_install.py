@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -10,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import offline_plan  # tests/unit's helpers, as test_cluster_plan imports them
 import pytest
 
 from nordkube import support
@@ -17,6 +17,8 @@ from nordkube.bundle import install
 from nordkube.bundle.errors import BundleError
 from nordkube.settings import Settings
 from nordkube.validation import InventoryHost, validate_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def binary(artifact: str, name: str, version: str, directory: str = "bin") -> dict[str, object]:
@@ -127,33 +129,9 @@ def test_an_os_containerd_that_fits_is_kept_even_with_a_bundle() -> None:
 
 # -- the deploy on a @fake Debian 12 node installing from a bundle --------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def real_bundle(directory: Path) -> Path:
-    """A bundle whose files exist and match bundle.json (tiny stand-ins for the programs)."""
-    records = []
-    for artifact, name, folder in (
-        ("containerd", "containerd", "bin"),
-        ("containerd", "containerd-shim-runc-v2", "bin"),
-        ("containerd", "ctr", "bin"),
-        ("runc", "runc", "bin"),
-        ("cni-plugins", "bridge", "cni"),
-    ):
-        path = directory / folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f"#!/bin/sh\necho {name}\n".encode())
-        version = "v2.2.9" if artifact == "containerd" else "v1.3.6"
-        record = binary(artifact, name, version, folder)
-        record["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        records.append(record)
-    manifest = {"format": 1, "kubernetes_version": "v1.35.4", "artifacts": records}
-    (directory / "bundle.json").write_text(json.dumps(manifest))
-    return directory
-
 
 def test_a_debian_12_node_gets_containerd_from_the_bundle_not_from_docker(tmp_path: Path) -> None:
-    bundle = real_bundle(tmp_path / "bundle")
+    bundle = offline_plan.fake_bundle(tmp_path / "bundle")
     inventory = tmp_path / "bundle_inventory.py"
     inventory.write_text(
         f"""import sys

@@ -10,7 +10,6 @@ never in a command pyinfra prints, its logs or --json, planned or executed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -301,63 +300,11 @@ def test_ha_secrets_never_in_the_verbose_output_or_json_of_an_executed_run(tmp_p
 # -- the offline bundle ---------------------------------------------------------------------
 
 
-def fake_bundle(directory: Path) -> Path:
-    """A bundle.json with small stand-in files for every program and image a node gets."""
-    records = []
-    programs = [
-        ("containerd", "containerd", "bin"),
-        ("containerd", "containerd-shim-runc-v2", "bin"),
-        ("containerd", "ctr", "bin"),
-        ("runc", "runc", "bin"),
-        ("cni-plugins", "bridge", "cni"),
-        *((name, name, "bin") for name in ("kubeadm", "kubelet", "kubectl", "crictl")),
-    ]
-    for artifact, name, folder in programs:
-        path = directory / folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f"#!/bin/sh\necho {name}\n".encode())
-        records.append(
-            {
-                "path": f"{folder}/{name}",
-                "kind": "binary",
-                "name": name,
-                "artifact": artifact,
-                "version": "v2.2.9" if artifact == "containerd" else "v1.35.4",
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                "size": path.stat().st_size,
-            }
-        )
-    for name, ref in (
-        ("kube-apiserver", "registry.k8s.io/kube-apiserver:v1.35.4"),
-        ("etcd", "registry.k8s.io/etcd:3.6.6-0"),
-        ("pause", "registry.k8s.io/pause:3.10.1"),
-        ("flannel", "ghcr.io/flannel-io/flannel:v0.28.10"),
-    ):
-        path = directory / "images" / f"{name}.oci.tar"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(name.encode())
-        records.append(
-            {
-                "path": f"images/{name}.oci.tar",
-                "kind": "image",
-                "name": name,
-                "ref": ref,
-                "version": ref.rpartition(":")[2],
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                "size": path.stat().st_size,
-                "manifest_digest": "sha256:" + hashlib.sha256(ref.encode()).hexdigest(),
-            }
-        )
-    manifest = {"format": 1, "kubernetes_version": "v1.35.4", "artifacts": records}
-    (directory / "bundle.json").write_text(json.dumps(manifest))
-    return directory
-
-
 def test_a_bundle_installs_kubernetes_and_its_images_instead_of_packages(tmp_path: Path) -> None:
     """Executed on @fake Debian hosts (-y): kubeadm and friends uploaded to where packages put
     them, the kubelet's unit written, the control-plane images only on the control-plane
     node, every image imported into containerd's k8s.io namespace and pinned."""
-    bundle = fake_bundle(tmp_path / "bundle")
+    bundle = offline_plan.fake_bundle(tmp_path / "bundle")
     ca = (ROOT / "tests/unit/data/ca-rsa.crt").read_text().splitlines()
     inventory = tmp_path / "bundle_cluster.py"
     inventory.write_text(
