@@ -18,7 +18,7 @@ from nordkube.bundle import catalog
 from nordkube.bundle.cache import bundle_cache
 from nordkube.bundle.errors import BundleError
 from nordkube.bundle.gobuild import GoArtifact, ensure_go_artifact
-from nordkube.bundle.gocmd import download_module, go_env, go_version
+from nordkube.bundle.gocmd import download_module, go_env, go_version, served_versions
 from nordkube.bundle.images import BuiltImage, ImageSpec, ensure_image, image_specs
 from nordkube.bundle.manifest import assemble
 from nordkube.bundle.recipe import GoRecipe
@@ -90,6 +90,57 @@ def build_image(
     return image
 
 
+def _context(version_text: str, report: Report, what: str) -> BuildContext:
+    version = parse_kubernetes_version(version_text)
+    cache = bundle_cache()
+    env = go_env(cache / "go-build")
+    context = BuildContext(version, cache, env, go_version(env), report)
+    report(f"{what} for Kubernetes {version.tag} ({context.go_version}, cache {cache})")
+    return context
+
+
+def _kubernetes_recipes(context: BuildContext) -> tuple[dict[str, Any], list[GoRecipe]]:
+    """k8s.io/kubernetes at the release (its download answer) and one recipe per binary,
+    kubeadm first."""
+    version = context.version
+    kubernetes = context.module("k8s.io/kubernetes", version.tag)
+    # The wrapper pins every staging module; one look-up refuses early if they are not served.
+    context.module("k8s.io/api", version.staging)
+    wrapper = kubernetes_wrapper(version, Path(kubernetes["GoMod"]).read_text())
+    build_date = json.loads(Path(kubernetes["Info"]).read_text())["Time"]
+    return kubernetes, catalog.kubernetes_recipes(version, wrapper, build_date)
+
+
+def build_kubeadm(version_text: str, report: Report) -> Path:
+    """kubeadm alone for one release, from the same recipe (and cache entry) as the bundle's:
+    what the kubeadm validation tier runs `kubeadm config validate` with."""
+    context = _context(version_text, report, "kubeadm")
+    _, recipes = _kubernetes_recipes(context)
+    return build_go(context, recipes[0], "[1/1]").file("kubeadm")
+
+
+def newest_patches(served: list[str], minors: range) -> dict[int, str]:
+    """The newest release (no pre-release) the proxy lists for each minor in `minors` that it
+    lists at all: {35: 'v1.35.4', ...}."""
+    newest: dict[int, KubernetesVersion] = {}
+    for text in served:
+        try:
+            version = parse_kubernetes_version(text)
+        except BundleError:
+            continue  # a pre-release such as v1.38.0-beta.0
+        if version.minor in minors and (
+            version.minor not in newest or version.patch > newest[version.minor].patch
+        ):
+            newest[version.minor] = version
+    return {minor: newest[minor].tag for minor in sorted(newest)}
+
+
+def served_kubernetes_patches(minors: range) -> dict[int, str]:
+    """newest_patches of what the module proxy lists for k8s.io/kubernetes."""
+    env = go_env(bundle_cache() / "go-build")
+    return newest_patches(served_versions("k8s.io/kubernetes", env), minors)
+
+
 def build_bundle(
     version_text: str, out: Path, report: Report
 ) -> tuple[dict[str, Any], dict[str, float]]:
@@ -97,17 +148,9 @@ def build_bundle(
 
     Returns bundle.json and the seconds each artifact took (building or finding it cached).
     """
-    version = parse_kubernetes_version(version_text)
-    cache = bundle_cache()
-    env = go_env(cache / "go-build")
-    context = BuildContext(version, cache, env, go_version(env), report)
-    report(f"bundle for Kubernetes {version.tag} ({context.go_version}, cache {cache})")
-    kubernetes = context.module("k8s.io/kubernetes", version.tag)
-    # The wrapper pins every staging module; one look-up refuses early if they are not served.
-    context.module("k8s.io/api", version.staging)
-    wrapper = kubernetes_wrapper(version, Path(kubernetes["GoMod"]).read_text())
-    build_date = json.loads(Path(kubernetes["Info"]).read_text())["Time"]
-    recipes = catalog.kubernetes_recipes(version, wrapper, build_date)
+    context = _context(version_text, report, "bundle")
+    version = context.version
+    kubernetes, recipes = _kubernetes_recipes(context)
     kubeadm = build_go(context, recipes[0], "[1]")
     images = kubeadm_images(kubeadm.file("kubeadm"), version)
     report(f"kubeadm {version.tag} names the images: {' '.join(images)}")

@@ -1,4 +1,5 @@
 """`nordkube bundle build --kubernetes VERSION`: the offline bundle, built from Go modules;
+`nordkube bundle kubeadm --kubernetes VERSION`: kubeadm alone, for configuration validation;
 `nordkube bundle verify DIR`: every file of a bundle against its bundle.json."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nordkube.bundle.build import build_bundle, default_out
+from nordkube.bundle.build import build_bundle, build_kubeadm, default_out
 from nordkube.bundle.errors import BundleError
 from nordkube.bundle.manifest import load_manifest, verify_bundle
 from nordkube.bundle.versions import parse_kubernetes_version
@@ -26,6 +27,13 @@ def add_parser(commands: Any) -> None:
     build.add_argument("--out", type=Path, help="bundle directory (default: in the bundle cache)")
     build.add_argument("--json", action="store_true", help="print a machine summary on stdout")
     build.set_defaults(handler=run_build)
+    kubeadm = actions.add_parser(
+        "kubeadm",
+        help="build kubeadm alone (cached; the bundle's own recipe) and print its path, "
+        "to run `kubeadm config validate` with that release",
+    )
+    kubeadm.add_argument("--kubernetes", required=True, metavar="VERSION", help="1.N.P or v1.N.P")
+    kubeadm.set_defaults(handler=run_kubeadm)
     verify = actions.add_parser("verify", help="check every file's sha256 against bundle.json")
     verify.add_argument("bundle", type=Path, help="bundle directory")
     verify.set_defaults(handler=run_verify)
@@ -58,6 +66,22 @@ def run_build(args: argparse.Namespace) -> int:
             "timings": timings,
         }
         print(json.dumps(summary, indent=2))
+    return 0
+
+
+def run_kubeadm(args: argparse.Namespace) -> int:
+    """The path of the built kubeadm on stdout; progress on stderr."""
+    started = time.monotonic()
+
+    def report(line: str) -> None:
+        print(f"{time.monotonic() - started:7.1f} s  {line}", file=sys.stderr, flush=True)
+
+    try:
+        kubeadm = build_kubeadm(args.kubernetes, report)
+    except BundleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(kubeadm)
     return 0
 
 

@@ -197,3 +197,11 @@ def test_every_linux_cni_plugin_of_the_release_is_built(tmp_path: Path) -> None:
         "bridge": f"{catalog.CNI_MODULE}/plugins/main/bridge",
         "portmap": f"{catalog.CNI_MODULE}/plugins/meta/portmap",
     }
+
+
+def test_the_validation_tier_takes_the_newest_release_of_each_minor_it_is_asked_for() -> None:
+    from nordkube.bundle.build import newest_patches
+
+    served = ["v1.34.4", "v1.35.4", "v1.36.1", "v1.36.3", "v1.36.10", "v1.37.2", "v1.38.0-beta.0"]
+    assert newest_patches(served, range(35, 39)) == {35: "v1.35.4", 36: "v1.36.10", 37: "v1.37.2"}
+    assert newest_patches(["v1.38.0-beta.0"], range(35, 39)) == {}
