@@ -413,6 +413,14 @@ def ignored_preflight_errors(settings: Settings, cgroup: str) -> list[str]:
     return ["SystemVerification"] if cgroup_v1_accepted(settings, cgroup) else []
 
 
+def leader_election_args(settings: Settings) -> dict[str, str]:
+    """The leader election flags kube-controller-manager and kube-scheduler get, only those the
+    settings raise (upstream's defaults otherwise)."""
+    return {
+        f"leader-elect-{name}": value for name, value in sorted(settings.leader_election.items())
+    }
+
+
 def timeouts(settings: Settings) -> dict[str, str]:
     """The kubeadm timeouts set (v1beta4 names); kubeadm's defaults for the rest."""
     return dict(sorted(settings.kubeadm_timeouts.items()))
@@ -481,6 +489,7 @@ def init_values(
         "etcd_data_dir": ETCD_DATA_DIR,
         "encryption_algorithm": settings.encryption_algorithm,
         "timeouts": timeouts(settings),
+        "leader_election": leader_election_args(settings),
         "patches_dir": PATCHES_DIR,
         "kubelet": kubelet_values(settings),
         "kube_proxy": kube_proxy_values(settings),

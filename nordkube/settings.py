@@ -169,6 +169,40 @@ def _check_timeouts(value: dict[str, str]) -> str | None:
     return None
 
 
+# The control plane's leader election (kube-controller-manager and kube-scheduler flags
+# --leader-elect-lease-duration, -renew-deadline, -retry-period) and upstream's defaults.
+LEADER_ELECTION_DEFAULTS = {"lease-duration": "15s", "renew-deadline": "10s", "retry-period": "2s"}
+
+
+def duration_seconds(text: str) -> float:
+    """'1m30s' -> 90.0 (the Go duration units the settings accept)."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    return sum(
+        float(number) * units[unit]
+        for number, unit in re.findall(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s)", text)
+    )
+
+
+def _check_leader_election(value: dict[str, str]) -> str | None:
+    for name, duration in value.items():
+        if name not in LEADER_ELECTION_DEFAULTS:
+            known = ", ".join(LEADER_ELECTION_DEFAULTS)
+            return f"unknown leader election setting {name!r}; known: {known}"
+        if not isinstance(duration, str) or not _DURATION.match(duration):
+            return f"{name}: {duration!r} is not a duration such as '60s'"
+    timing = {**LEADER_ELECTION_DEFAULTS, **value}
+    lease, renew, retry = (duration_seconds(timing[name]) for name in LEADER_ELECTION_DEFAULTS)
+    # The controller manager and the scheduler refuse to start otherwise (client-go's
+    # leaderelection: leaseDuration > renewDeadline > retryPeriod * 1.2).
+    if not lease > renew > retry * 1.2:
+        return (
+            f"lease-duration {timing['lease-duration']} > renew-deadline "
+            f"{timing['renew-deadline']} > 1.2 x retry-period {timing['retry-period']} "
+            "must hold (with upstream's defaults for what is unset)"
+        )
+    return None
+
+
 def _check_positive(value: int) -> str | None:
     return None if value > 0 else f"{value} must be a positive number of seconds"
 
@@ -271,6 +305,14 @@ class Settings:
         "'10m'} (v1beta4 names; kubeadm's defaults where unset).",
         check=_check_timeouts,
         scope=NODE,
+    )
+    leader_election: dict[str, str] = _setting(
+        {},
+        "Leader election of kube-controller-manager and kube-scheduler, e.g. {'lease-duration': "
+        "'60s', 'renew-deadline': '40s', 'retry-period': '10s'} (upstream's 15s/10s/2s where "
+        "unset). A control plane too slow to renew its lease within the deadline restarts "
+        "them over and over (seen under software emulation: DaemonSets never got their pods).",
+        check=_check_leader_election,
     )
     node_ready_timeout: int = _setting(
         600,

@@ -26,6 +26,12 @@ KUBEADM_TIMEOUTS = {
 }
 
 
+# Seen on a 3-node lab: kube-controller-manager and kube-scheduler lost their leases over and
+# over (client-go's 10 s renew deadline) while the emulated node was busy, so the DaemonSets
+# never got pods on the workers; the lab gives them minutes' worth of slack.
+LEADER_ELECTION = {"lease-duration": "90s", "renew-deadline": "60s", "retry-period": "10s"}
+
+
 # The stages a lab converge runs unless `--data stages=...` says otherwise: node preparation.
 # Forming the cluster in the lab (`--data stages=base,kernel,runtime,kubernetes,network`)
 # works on one node but is not yet proven reliable enough on three for CI.
@@ -38,6 +44,7 @@ def host_data(state: LabState, node: NodePlan) -> dict[str, Any]:
         "kubernetes_package_source": "bundle",
         "stages": list(LAB_STAGES),
         "kubeadm_timeouts": dict(KUBEADM_TIMEOUTS),
+        "leader_election": dict(LEADER_ELECTION),
         # ECDSA keys cost a fraction of RSA's under emulation; Ready takes longer there too.
         "encryption_algorithm": "ECDSA-P256",
         "node_ready_timeout": 1200,

@@ -28,6 +28,7 @@ def _settings(version: str, **values: object) -> Settings:
     minor = int(version.split(".")[1])
     extra: dict[str, object] = {"kubernetes_version": version}
     extra["kubeadm_timeouts"] = {"controlPlaneComponentHealthCheck": "10m", "discovery": "8m"}
+    extra["leader_election"] = {"lease-duration": "60s", "renew-deadline": "40s"}
     if minor >= 31:
         extra["encryption_algorithm"] = "ECDSA-P256"
         extra["kubeadm_timeouts"] = {

@@ -355,6 +355,25 @@ def test_control_plane_join_configuration() -> None:
     }
 
 
+def test_leader_election_raised_for_controller_manager_and_scheduler_alike() -> None:
+    raised = {"lease-duration": "90s", "renew-deadline": "60s"}
+    cluster = init_config(Settings(leader_election=raised), token=TOKEN)["ClusterConfiguration"]
+    expected = [
+        {"name": "leader-elect-lease-duration", "value": "90s"},
+        {"name": "leader-elect-renew-deadline", "value": "60s"},
+    ]
+    assert cluster["controllerManager"] == {"extraArgs": expected}
+    assert cluster["scheduler"] == {"extraArgs": expected}
+    old = Settings(kubernetes_version="1.30.14", leader_election=raised)
+    v1beta3 = init_config(old, token=TOKEN)["ClusterConfiguration"]
+    assert v1beta3["scheduler"]["extraArgs"] == {
+        "leader-elect-lease-duration": "90s",
+        "leader-elect-renew-deadline": "60s",
+    }
+    default = init_config(Settings(), token=TOKEN)["ClusterConfiguration"]
+    assert "controllerManager" not in default and "scheduler" not in default
+
+
 def test_v1beta3_for_end_of_life_minors_maps_the_timeouts() -> None:
     settings = Settings(
         kubernetes_version="1.30.14",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nordkube.lab.errors import LabError
-from nordkube.lab.inventory import KUBEADM_TIMEOUTS, inventory_groups
+from nordkube.lab.inventory import KUBEADM_TIMEOUTS, LEADER_ELECTION, inventory_groups
 from nordkube.lab.spec import LabSpec, plan_nodes
 from nordkube.lab.state import LabState, save_state
 
@@ -48,6 +48,7 @@ def test_host_data_uses_pyinfra_ssh_keys_and_strict_host_keys(tmp_path: Path) ->
         "kubernetes_package_source": "bundle",
         "stages": ["base", "kernel", "runtime"],
         "kubeadm_timeouts": KUBEADM_TIMEOUTS,
+        "leader_election": LEADER_ELECTION,
         "encryption_algorithm": "ECDSA-P256",
         "node_ready_timeout": 1200,
     }

@@ -63,6 +63,10 @@ def test_every_problem_is_reported_at_once_naming_host_and_setting():
         ("private_address", "10.20.0"),
         ("containerd_registry_mirrors", {"docker.io": ["mirror.local"]}),
         ("calico_wireguard", "sometimes"),
+        ("leader_election", {"lease-duration": "10s"}),  # not above the 10 s renew deadline
+        ("leader_election", {"renew-deadline": "40s"}),
+        ("leader_election", {"lease_duration": "60s"}),
+        ("leader_election", {"retry-period": "soon"}),
     ],
 )
 def test_bad_value_is_refused_naming_the_setting(setting, value):
@@ -76,3 +80,11 @@ def test_readme_settings_table_equals_the_model():
     start = text.index("<!-- settings-table:start -->")
     end = text.index("<!-- settings-table:end -->")
     assert text[start:end].split("\n", 1)[1].strip() == settings_table()
+
+
+def test_leader_election_names_what_must_hold():
+    with pytest.raises(SettingsError) as error:
+        Settings.from_data({"leader_election": {"renew-deadline": "1m", "lease-duration": "45s"}})
+    assert "lease-duration 45s > renew-deadline 1m > 1.2 x retry-period 2s" in str(error.value)
+    accepted = {"lease-duration": "1m30s", "renew-deadline": "60s", "retry-period": "10s"}
+    assert Settings.from_data({"leader_election": accepted}).leader_election == accepted

@@ -127,6 +127,7 @@ def test_the_cluster_wide_settings():
         "kube_vip",
         "certificate_sans",
         "encryption_algorithm",
+        "leader_election",
         "node_ready_timeout",
         "cni",
         "calico_encapsulation",
