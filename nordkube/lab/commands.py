@@ -91,6 +91,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="2G",
         help="size of the control plane's empty etcd NVMe disk (default 2G)",
     )
+    up.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the lab inventory runs every stage, so a deploy forms the Kubernetes cluster "
+        "(default: node preparation only)",
+    )
     up.set_defaults(handler=_handler(cmd_up))
 
     status = actions.add_parser("status", help="list the nodes and how to reach them")
@@ -169,6 +175,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         path_mtu=dict(args.path_mtu),
         delay_ms=dict(args.delay),
         nvme_size=args.nvme_size,
+        cluster=args.cluster,
     )
     nodes = plan_nodes(spec, ssh_port_base())
     if state_file().exists():

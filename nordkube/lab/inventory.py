@@ -7,6 +7,7 @@ from typing import Any
 from nordkube.inventory import CONTROL_PLANE, ETCD, ROLE_GROUPS, WORKERS
 from nordkube.lab.spec import NODE_NETWORK, PRIVATE_INTERFACE, NodePlan
 from nordkube.lab.state import LAB_USER, LabState, load_state
+from nordkube.settings import STAGES
 
 HostEntry = tuple[str, dict[str, Any]]
 GROUPS = ROLE_GROUPS
@@ -32,17 +33,20 @@ KUBEADM_TIMEOUTS = {
 LEADER_ELECTION = {"lease-duration": "90s", "renew-deadline": "60s", "retry-period": "10s"}
 
 
-# The stages a lab converge runs unless `--data stages=...` says otherwise: node preparation.
-# Forming the cluster in the lab (`--data stages=base,kernel,runtime,kubernetes,network`)
-# works on one node but is not yet proven reliable enough on three for CI.
+# The stages a lab converge runs unless `--data stages=...` says otherwise: node preparation,
+# or every stage on a lab started with `nordkube lab up --cluster` (the cluster formed).
 LAB_STAGES = ["base", "kernel", "runtime"]
+
+
+def lab_stages(state: LabState) -> list[str]:
+    return list(STAGES) if state.spec.cluster else list(LAB_STAGES)
 
 
 def host_data(state: LabState, node: NodePlan) -> dict[str, Any]:
     """pyinfra host data (keys as pyinfra's SSH connector names them) for one node."""
     data: dict[str, Any] = {
         "kubernetes_package_source": "bundle",
-        "stages": list(LAB_STAGES),
+        "stages": lab_stages(state),
         "kubeadm_timeouts": dict(KUBEADM_TIMEOUTS),
         "leader_election": dict(LEADER_ELECTION),
         # ECDSA keys cost a fraction of RSA's under emulation; Ready takes longer there too.

@@ -54,6 +54,8 @@ class LabSpec:
     path_mtu: Mapping[str, int] = field(default_factory=dict)
     delay_ms: Mapping[str, int] = field(default_factory=dict)
     nvme_size: str = "2G"
+    # The lab inventory's stages: node preparation only, or every stage (the cluster formed).
+    cluster: bool = False
 
     def to_json(self) -> dict[str, object]:
         return asdict(self) | {

@@ -43,3 +43,9 @@ def slow_small_node_lab() -> Iterator[dict]:
     yield from _fresh_lab(
         3, "--control-planes", "3", "--delay", "node3=10", "--path-mtu", "node3=1450"
     )
+
+
+@pytest.fixture(scope="module")
+def cluster_lab() -> Iterator[dict]:
+    """A fresh 3-node lab whose inventory runs every stage (the cluster tier)."""
+    yield from _fresh_lab(3, "--cluster")
