@@ -9,12 +9,14 @@ scripts/test); run it with `scripts/test --cluster`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import time
 
 import pytest
 
+from nordkube.settings import Settings
 from tests.lab.labtools import NODES, check, converge, nordkube, on_node
 
 pytestmark = pytest.mark.lab
@@ -44,7 +46,10 @@ class TokenWatch:
                 "lab", "ssh", "node1", "sudo kubeadm token list 2>/dev/null || true", timeout=120
             ).stdout
             self.tokens |= set(re.findall(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b", listing))
-            self._stop.wait(10)
+            # Every poll starts kubeadm and asks the API on an emulated node: seen adding to
+            # a load that made the API server miss its liveness probe at 10 s; the join
+            # token lives for the minutes the joins take.
+            self._stop.wait(30)
 
     def __enter__(self) -> TokenWatch:
         self._thread.start()
@@ -154,3 +159,24 @@ def test_a_pod_fetches_megabytes_by_service_name_from_a_pod_on_the_other_worker(
         assert len(served) == 64 and served != hashlib.sha256(b"").hexdigest()
     finally:
         kubectl("delete --wait=false -f /tmp/blob.yaml")
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_every_image_kubeadm_names_is_in_containerd_pinned_and_the_toolbox_runs(cluster_lab, node):
+    """The bundle's images in containerd's k8s.io namespace, pinned against the kubelet's image
+    garbage collection; the toolbox runs under containerd's own runtime."""
+    version = on_node(node, "kubeadm version -o short").strip()
+    assert version == "v" + Settings.from_data({}, "lab").kubernetes_version
+    wanted = on_node(node, f"kubeadm config images list --kubernetes-version {version}").split()
+    listed = on_node(node, "ctr -n k8s.io images ls")
+    pinned = {
+        line.split()[0]
+        for line in listed.splitlines()[1:]
+        if "io.cri-containerd.pinned=pinned" in line
+    }
+    assert set(wanted) | {TOOLBOX} <= pinned, listed
+    crictl = on_node(node, "crictl images -o json")
+    tags = {tag for image in json.loads(crictl)["images"] for tag in image["repoTags"]}
+    assert set(wanted) <= tags
+    curl = on_node(node, f"ctr -n k8s.io run --rm {TOOLBOX} curl-version-{node} curl --version")
+    assert curl.startswith("curl ")
