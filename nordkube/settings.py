@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -160,13 +160,21 @@ KUBEADM_TIMEOUTS = (
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$")
 
 
-def _check_timeouts(value: dict[str, str]) -> str | None:
+def _check_durations(
+    value: dict[str, str], known: Iterable[str], what: str, example: str
+) -> str | None:
+    """Each key one of `known` (a `what`), each value a duration such as `example`."""
+    names = tuple(known)
     for name, duration in value.items():
-        if name not in KUBEADM_TIMEOUTS:
-            return f"unknown kubeadm timeout {name!r}; known: {', '.join(KUBEADM_TIMEOUTS)}"
+        if name not in names:
+            return f"unknown {what} {name!r}; known: {', '.join(names)}"
         if not isinstance(duration, str) or not _DURATION.match(duration):
-            return f"{name}: {duration!r} is not a duration such as '10m' or '90s'"
+            return f"{name}: {duration!r} is not a duration such as {example}"
     return None
+
+
+def _check_timeouts(value: dict[str, str]) -> str | None:
+    return _check_durations(value, KUBEADM_TIMEOUTS, "kubeadm timeout", "'10m' or '90s'")
 
 
 # The control plane's leader election (kube-controller-manager and kube-scheduler flags
@@ -184,12 +192,9 @@ def duration_seconds(text: str) -> float:
 
 
 def _check_leader_election(value: dict[str, str]) -> str | None:
-    for name, duration in value.items():
-        if name not in LEADER_ELECTION_DEFAULTS:
-            known = ", ".join(LEADER_ELECTION_DEFAULTS)
-            return f"unknown leader election setting {name!r}; known: {known}"
-        if not isinstance(duration, str) or not _DURATION.match(duration):
-            return f"{name}: {duration!r} is not a duration such as '60s'"
+    problem = _check_durations(value, LEADER_ELECTION_DEFAULTS, "leader election setting", "'60s'")
+    if problem:
+        return problem
     timing = {**LEADER_ELECTION_DEFAULTS, **value}
     lease, renew, retry = (duration_seconds(timing[name]) for name in LEADER_ELECTION_DEFAULTS)
     # The controller manager and the scheduler refuse to start otherwise (client-go's
