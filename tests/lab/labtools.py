@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -32,7 +33,9 @@ def nordkube(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def on_node(node: str, command: str) -> str:
     """Run a root command on a lab node (to tamper with it, or read its state); its stdout."""
-    return nordkube("lab", "ssh", node, f"sudo sh -c '{command}'", check=True, timeout=300).stdout
+    return nordkube(
+        "lab", "ssh", node, f"sudo sh -c {shlex.quote(command)}", check=True, timeout=300
+    ).stdout
 
 
 @dataclass

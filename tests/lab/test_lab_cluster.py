@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from nordkube.bundle.images import TOOLBOX
 from nordkube.settings import Settings
 from tests.lab.labtools import NODES, check, converge, nordkube, on_node
 
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.lab
 
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 SERVICE_VIP = "10.96.0.1"
-TOOLBOX = "nordkube.local/toolbox:bookworm"
 BLOB_BYTES = 3 * 1024 * 1024 + 17
 
 
