@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nordkube.managed import KUBE_VIP_MANIFEST, KUBELET_PATCH_FILE
+from nordkube.managed import KUBE_VIP_MANIFEST, KUBELET_PATCH_FILE, STATIC_POD_PATCH_FILES
 from nordkube.settings import Problem, Settings, split_endpoint
 
 API_PORT = 6443
@@ -33,7 +33,9 @@ ETCD_DATA_DIR = "/var/lib/etcd"
 DNS_DOMAIN = "cluster.local"
 # The node-local kubeadm patches: kubeletconfiguration+merge.yaml (managed.KUBELET_PATCH_FILE)
 # turns failCgroupV1 off where a cgroup v1 host was accepted (kubeadm merges it into that
-# node's KubeletConfiguration only).
+# node's KubeletConfiguration only); on control-plane nodes, <static pod>+strategic.yaml
+# (managed.STATIC_POD_PATCH_FILES) relaxes each static pod's liveness probe
+# (control_plane_liveness).
 PATCHES_DIR = posixpath.dirname(KUBELET_PATCH_FILE)
 # A join token lives for the joins of one run: created just before them on the first
 # control-plane node and deleted right after; the TTL only matters if the run dies between.
@@ -437,14 +439,30 @@ def certificate_sans(
     return list(dict.fromkeys(names))
 
 
+def static_pod_patches(settings: Settings, member: Member) -> dict[str, dict[str, Any]]:
+    """Each control-plane static pod's patch file and what
+    templates/kubernetes/static-pod+strategic.yaml.j2 fills in: the liveness probe fields
+    control_plane_liveness sets (kubeadm's own probe keeps the rest). None on a worker, or
+    with nothing set."""
+    if not member.control_plane or not settings.control_plane_liveness:
+        return {}
+    liveness = dict(sorted(settings.control_plane_liveness.items()))
+    return {
+        path: {"container": component, "liveness": liveness}
+        for component, path in STATIC_POD_PATCH_FILES.items()
+    }
+
+
 def node_registration(settings: Settings, member: Member, cgroup: str) -> dict[str, Any]:
     return {
         "name": member.node_name,
         "node_ip": member.address,
         "cri_socket": CRI_SOCKET,
         "ignore_preflight_errors": ignored_preflight_errors(settings, cgroup),
-        # templates/kubernetes/kubeletconfiguration+merge.yaml.j2 in PATCHES_DIR
-        "patches": cgroup_v1_accepted(settings, cgroup),
+        # templates/kubernetes/kubeletconfiguration+merge.yaml.j2 and
+        # static-pod+strategic.yaml.j2 in PATCHES_DIR
+        "patches": cgroup_v1_accepted(settings, cgroup)
+        or bool(static_pod_patches(settings, member)),
     }
 
 

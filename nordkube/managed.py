@@ -28,6 +28,12 @@ DOCKER_RPM_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce"
 # patch that turns failCgroupV1 off on an accepted cgroup v1 host.
 KUBE_VIP_MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml"
 KUBELET_PATCH_FILE = "/etc/nordkube/kubeadm-patches/kubeletconfiguration+merge.yaml"
+# The control-plane static pods' liveness probes relaxed (control_plane_liveness), one
+# strategic-merge patch per static pod, beside the kubelet's in the same patches directory.
+STATIC_POD_PATCH_FILES = {
+    component: f"/etc/nordkube/kubeadm-patches/{component}+strategic.yaml"
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+}
 # The kubelet's unit and kubeadm's drop-in where the kubelet comes from the bundle (packages
 # bring their own).
 KUBELET_UNIT = "/etc/systemd/system/kubelet.service"
@@ -53,6 +59,7 @@ MANAGED_FILES = (
     DOCKER_RPM_KEY,
     KUBE_VIP_MANIFEST,
     KUBELET_PATCH_FILE,
+    *STATIC_POD_PATCH_FILES.values(),
     KUBELET_UNIT,
     KUBELET_DROPIN,
 )

@@ -208,6 +208,22 @@ def _check_leader_election(value: dict[str, str]) -> str | None:
     return None
 
 
+# kubeadm's liveness probe of each control-plane static pod (kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd): cmd/kubeadm/app/util/staticpod's
+# LivenessProbe. Its startup probe already follows controlPlaneComponentHealthCheck.
+CONTROL_PLANE_LIVENESS_DEFAULTS = {"timeoutSeconds": 15, "periodSeconds": 10, "failureThreshold": 8}
+
+
+def _check_liveness(value: dict[str, int]) -> str | None:
+    names = tuple(CONTROL_PLANE_LIVENESS_DEFAULTS)
+    for name, number in value.items():
+        if name not in names:
+            return f"unknown liveness probe field {name!r}; known: {', '.join(names)}"
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            return f"{name}: {number!r} is not a whole number of at least 1"
+    return None
+
+
 def _check_positive(value: int) -> str | None:
     return None if value > 0 else f"{value} must be a positive number of seconds"
 
@@ -318,6 +334,16 @@ class Settings:
         "unset). A control plane too slow to renew its lease within the deadline restarts "
         "them over and over (seen under software emulation: DaemonSets never got their pods).",
         check=_check_leader_election,
+    )
+    control_plane_liveness: dict[str, int] = _setting(
+        {},
+        "The liveness probe of the control-plane static pods (kube-apiserver, "
+        "kube-controller-manager, kube-scheduler, etcd) to relax on slow machines, e.g. "
+        "{'timeoutSeconds': 60, 'failureThreshold': 30} (kubeadm's 15/10/8 for timeoutSeconds/"
+        "periodSeconds/failureThreshold where unset); kubeadm patches applied at init and at a "
+        "control-plane join. A busy API server killed by its probe restarts slower still (seen "
+        "under software emulation).",
+        check=_check_liveness,
     )
     node_ready_timeout: int = _setting(
         600,

@@ -110,10 +110,10 @@ def _packages(ctx: context.HostContext) -> None:
 def kubernetes() -> None:
     """Reads: kubernetes_version, kubernetes_package_source, allow_cgroup_v1,
     control_plane_endpoint, kube_vip, certificate_sans, encryption_algorithm,
-    kubeadm_timeouts, pod_cidr, service_cidr, kube_proxy_mode, ipvs_scheduler,
-    ipvs_strict_arp, private_interface, private_address, node_network; facts: every cluster
-    host's NodeFacts (hostname, cgroup, private NIC) and KubeadmState, the first
-    control-plane node's ClusterState.
+    kubeadm_timeouts, leader_election, control_plane_liveness, pod_cidr, service_cidr,
+    kube_proxy_mode, ipvs_scheduler, ipvs_strict_arp, private_interface, private_address,
+    node_network; facts: every cluster host's NodeFacts (hostname, cgroup, private NIC) and
+    KubeadmState, the first control-plane node's ClusterState.
 
     Stacked etcd keeps kubeadm's default data directory (/var/lib/etcd) until the etcd stage
     gives it its own disk.
@@ -134,6 +134,12 @@ def kubernetes() -> None:
             name=f"Ensure the kubelet accepts this cgroup v1 host ({KUBELET_PATCH_FILE})",
             path=KUBELET_PATCH_FILE,
             content=render("kubernetes", "kubeletconfiguration+merge.yaml"),
+        )
+    for path, values in kubeadm.static_pod_patches(settings, member).items():
+        file_content(
+            name=f"Ensure kubeadm relaxes {values['container']}'s liveness probe ({path})",
+            path=path,
+            content=render("kubernetes", "static-pod+strategic.yaml", **values),
         )
     if member.control_plane and settings.kube_vip:
         values = kubeadm.kube_vip_values(

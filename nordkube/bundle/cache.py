@@ -3,16 +3,20 @@
 It lives beside the lab's images (`~/.cache/nordkube/bundle`, NORDKUBE_BUNDLE_CACHE overrides),
 outside any clone, so CI and every checkout on a machine share it. An entry is complete once its
 meta.json exists: builds happen in a temporary directory renamed into place at the end, so a
-crashed build never looks like a cached one.
+crashed build never looks like a cached one. One builder per entry at a time, across
+processes: a second build of the same recipe waits on the entry's lock, then takes the first
+one's result (seen without the lock: a CI run and a developer's run building the same kubeadm,
+the second rename removed the entry the first was reading from).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,33 @@ def read_meta(entry: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     return meta
+
+
+def cached_or_built(
+    entry: Path, build: Callable[[Path], dict[str, Any]]
+) -> tuple[dict[str, Any], bool]:
+    """(the entry's meta, whether it was in the cache already). When missing, `build(work)`
+    makes it in a work directory and returns its meta, under the entry's lock."""
+    meta = read_meta(entry)
+    if meta is not None:
+        return meta, True
+    with _locked(entry):
+        meta = read_meta(entry)
+        if meta is not None:
+            return meta, True
+        with building(entry) as work:
+            meta = build(work)
+            write_meta(work, meta)
+        return meta, False
+
+
+@contextmanager
+def _locked(entry: Path) -> Iterator[None]:
+    """Hold the entry's lock file (flock: released when the process dies, too)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with (entry.parent / f".{entry.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager

@@ -42,14 +42,12 @@ def ensure_go_artifact(
     """The cached artifact for this recipe, built first when the cache has none (then
     `starting` is told first, with the build's log file)."""
     entry = cache.entry_dir(bundle_cache, recipe.name, recipe.key(go_version))
-    meta = cache.read_meta(entry)
-    if meta is not None:
-        return GoArtifact(recipe, entry, meta, cached=True)
-    started = time.monotonic()
-    env = go_env(bundle_cache / "go-build", cgo=recipe.cgo)
-    log = bundle_cache / "logs" / f"{entry.name}.log"
-    starting(log)
-    with cache.building(entry) as work:
+
+    def build(work: Path) -> dict[str, Any]:
+        started = time.monotonic()
+        env = go_env(bundle_cache / "go-build", cgo=recipe.cgo)
+        log = bundle_cache / "logs" / f"{entry.name}.log"
+        starting(log)
         module_dir = work / "module"
         if recipe.source_dir is not None:
             shutil.copytree(recipe.source_dir, module_dir)
@@ -72,14 +70,15 @@ def ensure_go_artifact(
                 "go": info.get("GoVersion", go_version),
                 "modules": modules_of(info),
             }
-        meta = {
+        return {
             "recipe": recipe.name,
             "version": recipe.version,
             "binaries": binaries,
             "seconds": round(time.monotonic() - started, 1),
         }
-        cache.write_meta(work, meta)
-    return GoArtifact(recipe, entry, meta, cached=False)
+
+    meta, cached = cache.cached_or_built(entry, build)
+    return GoArtifact(recipe, entry, meta, cached=cached)
 
 
 def edited_copy(edit: SourceEdit, module_dir: Path, env: dict[str, str]) -> None:

@@ -207,12 +207,10 @@ def ensure_image(
     }
     packages = debian.closure(spec.packages) if spec.packages else {}
     entry = cache.entry_dir(bundle_cache, f"image-{spec.name}", image_key(spec, programs, packages))
-    meta = cache.read_meta(entry)
-    if meta is not None:
-        return BuiltImage(spec, entry, meta, cached=True)
-    started = time.monotonic()
-    starting()
-    with cache.building(entry) as work:
+
+    def build(work: Path) -> dict[str, Any]:
+        started = time.monotonic()
+        starting()
         layers = [list(BASE)]
         checked = False
         if packages:
@@ -231,7 +229,7 @@ def ensure_image(
         written = oci.write_image(spec.ref, layers, spec.config, archive, work / "blobs")
         shutil.rmtree(work / "blobs")
         shutil.rmtree(work / "root", ignore_errors=True)
-        meta = {
+        return {
             "ref": spec.ref,
             "version": spec.version,
             "manifest_digest": written.manifest_digest,
@@ -242,8 +240,9 @@ def ensure_image(
             "tools_checked": checked,
             "seconds": round(time.monotonic() - started, 1),
         }
-        cache.write_meta(work, meta)
-    return BuiltImage(spec, entry, meta, cached=False)
+
+    meta, cached = cache.cached_or_built(entry, build)
+    return BuiltImage(spec, entry, meta, cached=cached)
 
 
 def _finish_root(spec: ImageSpec, root: Path) -> None:

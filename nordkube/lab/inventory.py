@@ -33,6 +33,12 @@ KUBEADM_TIMEOUTS = {
 LEADER_ELECTION = {"lease-duration": "90s", "renew-deadline": "60s", "retry-period": "10s"}
 
 
+# Seen on a 3-node lab: node1's API server, busy (load 20 on 2 vCPUs), missed kubeadm's
+# liveness probe (15 s timeout, 8 failures) and was restarted three times, each restart
+# costing minutes of emulated start-up; the lab gives it 60 s per probe and 5 minutes.
+CONTROL_PLANE_LIVENESS = {"timeoutSeconds": 60, "failureThreshold": 30}
+
+
 # The stages a lab converge runs unless `--data stages=...` says otherwise: node preparation,
 # or every stage on a lab started with `nordkube lab up --cluster` (the cluster formed).
 LAB_STAGES = ["base", "kernel", "runtime"]
@@ -49,6 +55,7 @@ def host_data(state: LabState, node: NodePlan) -> dict[str, Any]:
         "stages": lab_stages(state),
         "kubeadm_timeouts": dict(KUBEADM_TIMEOUTS),
         "leader_election": dict(LEADER_ELECTION),
+        "control_plane_liveness": dict(CONTROL_PLANE_LIVENESS),
         # ECDSA keys cost a fraction of RSA's under emulation; Ready takes longer there too.
         "encryption_algorithm": "ECDSA-P256",
         "node_ready_timeout": 1200,

@@ -15,8 +15,10 @@ import threading
 import time
 
 import pytest
+import yaml
 
 from nordkube.bundle.images import TOOLBOX
+from nordkube.lab.inventory import CONTROL_PLANE_LIVENESS
 from nordkube.settings import Settings
 from tests.lab.labtools import NODES, check, converge, nordkube, on_node
 
@@ -87,6 +89,21 @@ def test_second_converge_changes_nothing(cluster_lab):
     result = converge()
     assert result.returncode == 0, result.output[-4000:]
     assert result.changed == {node: 0 for node in NODES}, result.output[-4000:]
+
+
+def test_the_control_planes_static_pods_carry_the_labs_liveness_probe(cluster_lab):
+    """kubeadm applied the lab's control_plane_liveness patches at init; the rest of each
+    probe is kubeadm's own."""
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        manifest = yaml.safe_load(
+            on_node("node1", f"cat /etc/kubernetes/manifests/{component}.yaml")
+        )
+        (container,) = manifest["spec"]["containers"]
+        probe = container["livenessProbe"]
+        assert probe["timeoutSeconds"] == CONTROL_PLANE_LIVENESS["timeoutSeconds"], component
+        assert probe["failureThreshold"] == CONTROL_PLANE_LIVENESS["failureThreshold"], component
+        assert (probe["periodSeconds"], probe["initialDelaySeconds"]) == (10, 10), component
+        assert "httpGet" in probe, component
 
 
 @pytest.mark.parametrize("node", NODES)

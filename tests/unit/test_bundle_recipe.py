@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,6 +154,39 @@ def test_a_failed_build_leaves_no_entry(tmp_path: Path) -> None:
         raise BundleError("compile failed")
     assert not entry.exists()
     assert list(entry.parent.iterdir()) == []
+
+
+def _build_slowly(entry: Path, results: Any) -> None:
+    def build(work: Path) -> dict[str, Any]:
+        with (entry.parent / "builds.log").open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        (work / "out").mkdir()
+        (work / "out" / "kubeadm").write_text(f"built by {os.getpid()}")
+        time.sleep(1.0)
+        return {"builder": os.getpid()}
+
+    meta, cached = cache.cached_or_built(entry, build)
+    results.put((os.getpid(), meta["builder"], cached, (entry / "out" / "kubeadm").read_text()))
+
+
+def test_two_builds_of_one_recipe_at_once_build_it_once(tmp_path: Path) -> None:
+    """The second waits on the entry's lock and takes the first one's result; neither loses
+    the entry it reads from."""
+    entry = cache.entry_dir(tmp_path, "kubeadm", "0123456789abcdef")
+    entry.parent.mkdir(parents=True)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    workers = [context.Process(target=_build_slowly, args=(entry, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted((results.get(timeout=30) for _ in workers), key=lambda item: item[2])
+    for worker in workers:
+        worker.join(timeout=30)
+    (_, builder, first_cached, first_text), (_, same_builder, second_cached, second_text) = outcomes
+    assert (first_cached, second_cached) == (False, True)
+    assert builder == same_builder
+    assert first_text == second_text == f"built by {builder}"
+    assert (entry.parent / "builds.log").read_text().split() == [str(builder)]
 
 
 def test_cache_lives_outside_the_clone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

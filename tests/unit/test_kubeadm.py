@@ -3,6 +3,7 @@ node stands, and what the kubeadm, kubelet and kube-proxy configuration files sa
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 import pytest
@@ -372,6 +373,37 @@ def test_leader_election_raised_for_controller_manager_and_scheduler_alike() -> 
     }
     default = init_config(Settings(), token=TOKEN)["ClusterConfiguration"]
     assert "controllerManager" not in default and "scheduler" not in default
+
+
+def test_control_plane_liveness_patches_every_static_pod_of_a_control_plane_node() -> None:
+    settings = Settings(control_plane_liveness={"timeoutSeconds": 60, "failureThreshold": 30})
+    patches = kubeadm.static_pod_patches(settings, CP2)
+    assert sorted(posixpath.basename(path) for path in patches) == [
+        "etcd+strategic.yaml",
+        "kube-apiserver+strategic.yaml",
+        "kube-controller-manager+strategic.yaml",
+        "kube-scheduler+strategic.yaml",
+    ]
+    path = f"{kubeadm.PATCHES_DIR}/kube-apiserver+strategic.yaml"
+    patch = yaml.safe_load(render("kubernetes", "static-pod+strategic.yaml", **patches[path]))
+    assert patch == {
+        "spec": {
+            "containers": [
+                {
+                    "name": "kube-apiserver",
+                    "livenessProbe": {"failureThreshold": 30, "timeoutSeconds": 60},
+                }
+            ]
+        }
+    }
+    # kubeadm reads the patches directory named in the join of a control-plane node...
+    join = join_config(settings, CP2)["JoinConfiguration"]
+    assert join["patches"] == {"directory": kubeadm.PATCHES_DIR}
+    # ...not on a worker, which has no static pods, nor with nothing set.
+    assert kubeadm.static_pod_patches(settings, W1) == {}
+    assert "patches" not in join_config(settings, W1)["JoinConfiguration"]
+    assert kubeadm.static_pod_patches(Settings(), CP1) == {}
+    assert "patches" not in init_config(Settings(), token=TOKEN)["InitConfiguration"]
 
 
 def test_v1beta3_for_end_of_life_minors_maps_the_timeouts() -> None:

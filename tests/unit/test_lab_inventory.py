@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from nordkube.lab.errors import LabError
-from nordkube.lab.inventory import KUBEADM_TIMEOUTS, LEADER_ELECTION, inventory_groups
+from nordkube.lab.inventory import (
+    CONTROL_PLANE_LIVENESS,
+    KUBEADM_TIMEOUTS,
+    LEADER_ELECTION,
+    inventory_groups,
+)
 from nordkube.lab.spec import LabSpec, plan_nodes
 from nordkube.lab.state import LabState, save_state
 
@@ -49,6 +54,7 @@ def test_host_data_uses_pyinfra_ssh_keys_and_strict_host_keys(tmp_path: Path) ->
         "stages": ["base", "kernel", "runtime"],
         "kubeadm_timeouts": KUBEADM_TIMEOUTS,
         "leader_election": LEADER_ELECTION,
+        "control_plane_liveness": CONTROL_PLANE_LIVENESS,
         "encryption_algorithm": "ECDSA-P256",
         "node_ready_timeout": 1200,
     }

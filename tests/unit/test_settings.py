@@ -67,6 +67,10 @@ def test_every_problem_is_reported_at_once_naming_host_and_setting():
         ("leader_election", {"renew-deadline": "40s"}),
         ("leader_election", {"lease_duration": "60s"}),
         ("leader_election", {"retry-period": "soon"}),
+        ("control_plane_liveness", {"timeoutSeconds": 0}),
+        ("control_plane_liveness", {"timeout": 60}),
+        ("control_plane_liveness", {"failureThreshold": "30"}),
+        ("control_plane_liveness", {"periodSeconds": True}),
     ],
 )
 def test_bad_value_is_refused_naming_the_setting(setting, value):

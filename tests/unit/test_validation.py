@@ -128,6 +128,7 @@ def test_the_cluster_wide_settings():
         "certificate_sans",
         "encryption_algorithm",
         "leader_election",
+        "control_plane_liveness",
         "node_ready_timeout",
         "cni",
         "calico_encapsulation",
