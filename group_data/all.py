@@ -43,3 +43,8 @@ service_cidr = "10.96.0.0/12"
 
 # stacked: etcd runs on the control-plane nodes (each needs etcd_device).
 etcd_topology = "stacked"
+# etcd's disk (per host: etcd_device; etcd_wipe_device only to erase a disk that holds
+# something) gets this filesystem, and the fsync gate refuses a host whose disk's fdatasync
+# p99 is above this many ms (etcd's rule: under 10 ms).
+etcd_filesystem = "ext4"
+etcd_fsync_p99_max_ms = 10

@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nordkube import etcd_disk
 from nordkube.managed import KUBE_VIP_MANIFEST, KUBELET_PATCH_FILE, STATIC_POD_PATCH_FILES
 from nordkube.settings import Problem, Settings, split_endpoint
 
 API_PORT = 6443
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
-# kubeadm's own default, and where stacked etcd keeps its data until the etcd stage moves it
-# to its own disk (the etcd issue).
-ETCD_DATA_DIR = "/var/lib/etcd"
+# Stacked etcd's data directory: on the etcd disk the etcd stage mounts (nordkube/etcd_disk.py).
+ETCD_DATA_DIR = etcd_disk.ETCD_DATA_DIR
 DNS_DOMAIN = "cluster.local"
 # The node-local kubeadm patches: kubeletconfiguration+merge.yaml (managed.KUBELET_PATCH_FILE)
 # turns failCgroupV1 off where a cgroup v1 host was accepted (kubeadm merges it into that

@@ -23,7 +23,7 @@ from typing import Any
 CLUSTER = "cluster"
 NODE = "node"
 # The deploy's stages that can be chosen, in build order (validate always runs first).
-STAGES = ("base", "kernel", "runtime", "kubernetes", "network")
+STAGES = ("base", "kernel", "runtime", "etcd", "kubernetes", "network")
 HOST = "host"
 
 
@@ -235,7 +235,12 @@ def _check_above_zero(value: int) -> str | None:
 def _check_device(value: str | None) -> str | None:
     if value is None or value.startswith("/dev/"):
         return None
-    return f"{value!r} must be a block device path under /dev/"
+    if value.startswith("serial:") and re.match(r"^[A-Za-z0-9_.-]+$", value[len("serial:") :]):
+        return None
+    return (
+        f"{value!r} must be a block device path under /dev/ (a /dev/disk/by-id/ name "
+        "survives renaming) or serial:NAME (the disk's serial number, as lsblk -o SERIAL prints)"
+    )
 
 
 def _check_mtu(value: int | None) -> str | None:
@@ -413,9 +418,48 @@ class Settings:
     )
     etcd_device: str | None = _setting(
         None,
-        "Block device (NVMe) for etcd's data directory; required on every etcd host.",
+        "The whole disk (NVMe) for etcd's data: a /dev path (best a /dev/disk/by-id/ name) or "
+        "serial:NAME; required on every etcd host. Formatted only while blank (no filesystem, "
+        "partition table or other signature), then mounted by UUID at /var/lib/etcd.",
         scope=HOST,
         check=_check_device,
+    )
+    etcd_wipe_device: str | None = _setting(
+        None,
+        "Erase the etcd disk although it holds signatures (a filesystem, a partition table): "
+        "only when this names exactly the etcd_device value; the deploy says what it erases.",
+        scope=HOST,
+    )
+    etcd_allow_non_nvme: bool = _setting(
+        False,
+        "Accept an etcd_device that is not NVMe (etcd on a shared or rotating disk is the "
+        "classic cause of leader elections; the fsync gate still applies).",
+        scope=HOST,
+    )
+    etcd_filesystem: str = _setting(
+        "ext4",
+        "Filesystem made on a blank etcd disk.",
+        choices=("ext4", "xfs"),
+    )
+    etcd_fsync_p99_max_ms: int = _setting(
+        10,
+        "Slowest 99th-percentile WAL fdatasync (ms) the etcd stage's gate accepts, measured "
+        "with fio on the mounted etcd disk before etcd starts: etcd's rule is under 10 ms.",
+        check=_check_above_zero,
+        scope=NODE,
+    )
+    etcd_fsync_probe_mb: int = _setting(
+        22,
+        "MiB the fsync gate's fio job writes in 2300-byte fdatasync'd writes: etcd's own probe "
+        "writes 22 (about 10 000 fdatasyncs); fewer measure a rougher p99, sooner.",
+        check=_check_above_zero,
+        scope=NODE,
+    )
+    etcd_accept_slow_disk: bool = _setting(
+        False,
+        "Let a host whose etcd disk fails the fsync gate go on (with a warning) instead of "
+        "being refused.",
+        scope=HOST,
     )
     etcd_heartbeat_interval: int = _setting(
         100,

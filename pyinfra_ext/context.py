@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import Host, State
@@ -10,8 +11,9 @@ from pyinfra.context import ctx_state
 
 from nordkube import kubeadm
 from nordkube.bundle.install import bundled_containerd
-from nordkube.inventory import CONTROL_PLANE, ROLE_GROUPS
-from nordkube.settings import Problem, Settings
+from nordkube.etcd_disk import ETCD_MOUNT, GATE_RESULT
+from nordkube.inventory import CONTROL_PLANE, ROLE_GROUPS, inventory_hosts
+from nordkube.settings import STAGES, Problem, Settings
 from nordkube.support import (
     ContainerdChoice,
     ContainerdOffer,
@@ -19,9 +21,15 @@ from nordkube.support import (
     choose_containerd,
     find_platform,
 )
-from nordkube.validation import private_interface
+from nordkube.validation import etcd_hosts, private_interface
 from pyinfra_ext import factcache
-from pyinfra_ext.facts import ClusterState, ContainerdPackages, KubeadmState, NodeFacts
+from pyinfra_ext.facts import (
+    ClusterState,
+    ContainerdPackages,
+    EtcdDiskState,
+    KubeadmState,
+    NodeFacts,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,29 @@ class ClusterView:
 
 
 _CLUSTER = "_nordkube_cluster_view"
+
+
+def prepares_etcd_disk(target: Host) -> bool:
+    """Whether the etcd stage runs on `target` and it has an etcd disk: an etcd host (the
+    etcd group, or the control plane when stacked) with etcd_device set."""
+    settings = Settings.from_data(target.data.dict(), target.name)
+    if "etcd" not in (settings.stages or STAGES) or not settings.etcd_device:
+        return False
+    hosts = inventory_hosts(ctx_state.get().inventory)
+    return target.name in {each.name for each in etcd_hosts(hosts, settings)}
+
+
+def etcd_disk_state(target: Host | None = None) -> dict[str, Any]:
+    """EtcdDiskState of `target` (default: the current host), read once per run."""
+    each = target or host
+    settings = Settings.from_data(each.data.dict(), each.name)
+    return factcache.read(
+        EtcdDiskState,
+        target,
+        device=settings.etcd_device,
+        mount=ETCD_MOUNT,
+        result=GATE_RESULT,
+    )
 
 
 def forms_cluster(target: Host) -> bool:

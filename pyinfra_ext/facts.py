@@ -9,6 +9,7 @@ of the output lines, tested against recorded output.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Iterable
 from typing import Any
@@ -663,3 +664,99 @@ class ContainerdImages(FactBase[dict[str, dict[str, Any]]]):
             labels = fields[-1].split(",")
             images[fields[0]] = {"digest": fields[2], "pinned": PINNED_LABEL in labels}
         return images
+
+
+class EtcdDiskState(FactBase[dict[str, Any]]):
+    """What the etcd stage decides from (nordkube/etcd_disk.py): `device` (an etcd_device
+    value) resolved to one block device, what lsblk, blkid and wipefs find on it, where it
+    and its partitions are mounted, what is mounted at and stored in `mount` (the etcd data
+    directory's mount point), its fstab line and the fsync gate's stored result. Read-only."""
+
+    default = dict
+
+    def command(self, device: str, mount: str, result: str) -> str:
+        want = device[len("serial:") :] if device.startswith("serial:") else ""
+        resolve = (
+            f"dev=$(lsblk -dnro NAME,SERIAL | awk -v s={shlex.quote(want)} "
+            "'$2 == s {print \"/dev/\" $1; exit}')"
+            if want
+            else f"dev=$(readlink -f {shlex.quote(device)} 2>/dev/null)"
+        )
+        quoted_mount = shlex.quote(mount)
+        disk = "; ".join(
+            [
+                _section("type", 'lsblk -dnro TYPE "$dev"'),
+                _section("transport", 'lsblk -dnro TRAN "$dev" 2>/dev/null'),
+                _section("children", 'lsblk -nrpo NAME "$dev" | tail -n +2'),
+                _section("mounted", 'lsblk -nrpo NAME,MOUNTPOINT "$dev" | awk "NF > 1"'),
+                _section("blkid", 'blkid -p -o export "$dev" 2>/dev/null'),
+                # wipefs's status tells a disk it read from one it could not: blkid exits
+                # 2 both when it finds nothing and when it may not open the device.
+                _section(
+                    "wipefs",
+                    'w=$(wipefs --no-act --parsable "$dev" 2>&1); echo "status $?"; '
+                    'printf "%s\\n" "$w" | grep -v "^#"',
+                ),
+            ]
+        )
+        return f"{marker('EtcdDiskState')} " + "; ".join(
+            [
+                resolve,
+                _section("device", 'echo "$dev"'),
+                f'if [ -n "$dev" ] && [ -b "$dev" ]; then {disk}; fi',
+                _section(
+                    "at-mount",
+                    f"awk -v d={quoted_mount} '$2 == d {{print $1, $3, $4}}' /proc/self/mounts",
+                ),
+                _section("mount-content", f"ls -A {quoted_mount} 2>/dev/null"),
+                _section(
+                    "fstab",
+                    f"awk -v d={quoted_mount} '$1 !~ /^#/ && $2 == d' /etc/fstab 2>/dev/null",
+                ),
+                _section("gate", f"cat {shlex.quote(result)} 2>/dev/null"),
+                _section("fio", "command -v fio || true"),
+            ]
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        parts = sections(output)
+
+        def first(name: str) -> str:
+            return "".join(parts.get(name, [])[:1]).strip()
+
+        blkid = dict(line.split("=", 1) for line in parts.get("blkid", []) if "=" in line)
+        at_mount = first("at-mount").split()
+        wipefs = [line.strip() for line in parts.get("wipefs", []) if line.strip()]
+        status = wipefs[0].removeprefix("status ") if wipefs else "missing"
+        signatures = wipefs[1:]
+        gate_text = "\n".join(parts.get("gate", [])).strip()
+        try:
+            gate = json.loads(gate_text) if gate_text else None
+        except ValueError:
+            gate = {"error": f"unreadable: {gate_text[:80]}"}
+        return {
+            "device": first("device") or None,
+            "type": first("type") or None,
+            "transport": first("transport") or None,
+            "children": [line.strip() for line in parts.get("children", []) if line.strip()],
+            "mounted": {
+                name: point
+                for name, _, point in (
+                    line.strip().partition(" ") for line in parts.get("mounted", [])
+                )
+                if point
+            },
+            "blkid": blkid,
+            "signatures": signatures if status == "0" else [],
+            # What wipefs said when it could not read the disk: then nothing is known of it.
+            "probe_error": None if status == "0" else (" ".join(signatures) or f"wipefs {status}"),
+            "at_mount": (
+                {"source": at_mount[0], "fstype": at_mount[1], "options": at_mount[2].split(",")}
+                if len(at_mount) >= 3
+                else None
+            ),
+            "mount_content": [line.strip() for line in parts.get("mount-content", []) if line],
+            "fstab": [line.strip() for line in parts.get("fstab", []) if line.strip()],
+            "gate": gate,
+            "fio": bool(first("fio")),
+        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyinfra import host, inventory, logger
 from pyinfra.api import DeployError, Host, deploy
 
-from nordkube import bootstate, node
+from nordkube import bootstate, etcd_disk, node
 from nordkube.inventory import inventory_hosts
 from nordkube.managed import SYSCTL_FILE
 from nordkube.settings import Problem, Settings
@@ -39,6 +39,15 @@ def _boot_state_problems(target: Host, settings: Settings) -> list[Problem]:
     )
     boot = factcache.read(BootConfig, target)
     return bootstate.boot_state_problems(target.name, boot, node.SYSCTLS, own, modules)
+
+
+def _etcd_disk_problem(each: Host) -> Problem | None:
+    settings = Settings.from_data(each.data.dict(), each.name)
+    state = context.etcd_disk_state(each)
+    if each not in inventory.get_active_hosts():
+        return None  # reading the fact failed: pyinfra dropped the host and names the fact
+    plan = etcd_disk.plan_disk(each.name, settings, state)
+    return plan if isinstance(plan, Problem) else None
 
 
 def _host_report(each: Host) -> tuple[HostReport, Host] | None:
@@ -80,6 +89,15 @@ def _judge_every_host() -> dict[str, tuple[HostReport, Host]]:
     errors = [problem for problems in boot.values() for problem in problems]
     if errors:
         _fail(errors)
+    # etcd's disks: one that holds data, is mounted elsewhere or is not the disk it should be
+    # stops the run before anything is formatted (nordkube/etcd_disk.py).
+    disks = factcache.each_host(
+        _etcd_disk_problem,
+        [each for _, each in reports.values() if context.prepares_etcd_disk(each)],
+    )
+    errors = [problem for problem in disks.values() if problem is not None]
+    if errors:
+        _fail(errors)
     # Where the cluster stands: a half-finished kubeadm step stops the run, never repeated.
     if any(context.forms_cluster(each) for _, each in reports.values()):
         view = context.cluster()
@@ -98,8 +116,10 @@ def validate() -> None:
     hostname, machine-id, product_uuid and the private NIC's MAC are compared across the run,
     with ContainerdPackages (which containerd the host's package manager offers).
     Once every host passes those, their BootConfig and KernelModules: whether a file of the
-    node's own would undo at the next boot what the kernel stage persists. Where a cluster
-    stage runs: every cluster host's KubeadmState and the first control-plane node's
+    node's own would undo at the next boot what the kernel stage persists. Where the etcd
+    stage runs: each etcd host's EtcdDiskState (etcd_device, etcd_wipe_device,
+    etcd_allow_non_nvme), so a disk that holds data is refused before anything is formatted.
+    Where a cluster stage runs: every cluster host's KubeadmState and the first control-plane node's
     ClusterState, so a half-finished init or join stops the run before any change.
     """
     reports = factcache.once("validate", _judge_every_host)

@@ -37,6 +37,7 @@ from pyinfra_ext.facts import (
     BootConfig,
     ClusterState,
     ContainerdPackages,
+    EtcdDiskState,
     FileStates,
     InstalledPackages,
     KernelModules,
@@ -71,6 +72,30 @@ NO_SWAP_UNITS: list[str] = []
 # exist, and `systemctl is-enabled` prints to stderr only (discarded), hence the trailing space
 # (the per-OS modules record the same for containerd).
 SERVICE_NOT_INSTALLED = "inactive "
+
+# MODELLED, the same for every OS: EtcdDiskState of a VPS's extra NVMe volume as the provider
+# hands it over: a whole disk (lsblk TYPE disk, TRAN nvme), blank, so blkid and wipefs print
+# nothing and nothing is mounted from it; /var/lib/etcd does not exist, fstab has no line for
+# it, no gate result is stored and fio is not installed yet. wipefs read the disk (status 0)
+# and found no signature.
+ETCD_DISK_BLANK_NVME = [
+    f"{SECTION}device",
+    "/dev/nvme0n1",
+    f"{SECTION}type",
+    "disk",
+    f"{SECTION}transport",
+    "nvme",
+    f"{SECTION}children",
+    f"{SECTION}mounted",
+    f"{SECTION}blkid",
+    f"{SECTION}wipefs",
+    "status 0",
+    f"{SECTION}at-mount",
+    f"{SECTION}mount-content",
+    f"{SECTION}fstab",
+    f"{SECTION}gate",
+    f"{SECTION}fio",
+]
 
 # MODELLED, the same for every OS: KubeadmState on a node kubeadm never ran on. None of
 # kubeadm's files exists, so the file and admin.conf sections are empty; `systemctl is-active
@@ -373,6 +398,7 @@ class Recording:
         responses[marker(ContainerdPackages.__name__)] = self.containerd
         responses[marker(BootConfig.__name__)] = self.boot_config()
         responses[marker(KubeadmState.__name__)] = KUBEADM_STATE_FRESH
+        responses[marker(EtcdDiskState.__name__)] = ETCD_DISK_BLANK_NVME
         responses[marker(ClusterState.__name__)] = CLUSTER_STATE_NO_ADMIN_CONF
         for modules in self._module_lists():
             responses[KernelModules().command(modules=modules)] = [

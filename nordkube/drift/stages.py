@@ -19,6 +19,7 @@ TITLES = {
     "base": "Prepare the base system",
     "kernel": "Prepare the kernel",
     "runtime": "Prepare the container runtime",
+    "etcd": "Prepare etcd's disk",
     "kubernetes": "Form the Kubernetes cluster",
     "network": "Run the pod network",
 }
@@ -50,6 +51,7 @@ SUITE_MODULES = {
     "test_sysctl": SuiteModule("kernel", owned.SYSCTL),
     "test_containerd": SuiteModule("runtime"),
     "test_bundle": SuiteModule("runtime"),
+    "test_etcd_disk": SuiteModule("etcd"),
     "test_cluster": SuiteModule("kubernetes"),
 }
 # States whose stage is not their module's: the containerd package comes with the runtime.

@@ -20,6 +20,7 @@ from nordkube.lab.image import IMAGES, BaseImage, ensure_image
 from nordkube.lab.network import start_network
 from nordkube.lab.paths import cache_dir, lab_dir
 from nordkube.lab.procs import is_running, lab_processes, terminate, wait_reaped
+from nordkube.lab.qmp import set_nvme_iops
 from nordkube.lab.seed import build_seed_disk, create_keypair, known_hosts_lines
 from nordkube.lab.spec import (
     DEFAULT_IMAGE,
@@ -120,6 +121,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     start = actions.add_parser("start", help="boot a stopped node again from its disks")
     start.add_argument("node", metavar="NODE")
     start.set_defaults(handler=_handler(cmd_start))
+
+    throttle = actions.add_parser(
+        "throttle", help="limit a running node's NVMe disk to some I/O operations per second"
+    )
+    throttle.add_argument("node", metavar="NODE")
+    throttle.add_argument(
+        "--iops", type=int, required=True, help="operations per second; 0 lifts the limit"
+    )
+    throttle.set_defaults(handler=_handler(cmd_throttle))
 
     down = actions.add_parser(
         "down", help="end every lab process and remove the lab's files (keeps caches)"
@@ -342,6 +352,19 @@ def cmd_start(args: argparse.Namespace) -> int:
         say(f"{node.name} is already running")
         return 0
     _boot(state, _restart_image(state), [node])
+    return 0
+
+
+def cmd_throttle(args: argparse.Namespace) -> int:
+    state = load_state()
+    node = _running_node(state, args.node)
+    if not node.etcd_device:
+        raise LabError(f"{node.name} has no NVMe disk (only etcd nodes have one)")
+    if args.iops < 0:
+        raise LabError(f"--iops {args.iops}: give 0 (no limit) or more")
+    set_nvme_iops(state.node_dir(node.name), node.name, args.iops)
+    limit = f"{args.iops} IOPS" if args.iops else "no limit"
+    say(f"{node.name}: NVMe disk at {limit}")
     return 0
 
 

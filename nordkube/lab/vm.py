@@ -21,6 +21,7 @@ from nordkube.lab.image import BaseImage
 from nordkube.lab.network import switch_socket
 from nordkube.lab.paths import cache_dir
 from nordkube.lab.procs import is_running, terminate, wait_exit
+from nordkube.lab.qmp import NVME_DRIVE, qmp_socket
 from nordkube.lab.spec import NodePlan
 from nordkube.lab.state import LAB_USER, LabState
 
@@ -196,6 +197,8 @@ def qemu_command(state: LabState, node: NodePlan, image: BaseImage) -> list[str]
         f"file,id=console,path={qemu_option_value(str(node_dir / 'console.log'))},append=on",
         "-serial",
         "chardev:console",
+        "-qmp",
+        f"unix:{qemu_option_value(str(qmp_socket(node_dir)))},server=on,wait=off",
         "-daemonize",
         "-pidfile",
         str(node_dir / "qemu.pid"),
@@ -203,9 +206,10 @@ def qemu_command(state: LabState, node: NodePlan, image: BaseImage) -> list[str]
     if node.etcd_device:
         command += [
             "-drive",
-            f"file={qemu_option_value(str(node_dir / 'nvme.qcow2'))},if=none,id=nv0,format=qcow2",
+            f"file={qemu_option_value(str(node_dir / 'nvme.qcow2'))},if=none,id={NVME_DRIVE},"
+            "format=qcow2",
             "-device",
-            "nvme,serial=etcd0,drive=nv0",
+            f"nvme,serial=etcd0,drive={NVME_DRIVE}",
         ]
     return command
 

@@ -71,12 +71,22 @@ def converge(*extra: str) -> Converge:
 
 def check(tmp_path: Path) -> tuple[int, set[tuple[str, str]], str]:
     """`nordkube check inventories/lab.py`: exit code, failed (host, test id), output."""
+    returncode, outcomes, output = check_outcomes(tmp_path)
+    failures = {state for state, passed in outcomes.items() if not passed}
+    return returncode, failures, output
+
+
+def check_outcomes(tmp_path: Path) -> tuple[int, dict[tuple[str, str], bool], str]:
+    """`nordkube check inventories/lab.py`: exit code, whether each (host, test id) that ran
+    passed, output."""
     junit = tmp_path / f"check-{len(list(tmp_path.iterdir()))}.xml"
     result = nordkube("check", "inventories/lab.py", "--junit", str(junit))
-    failures = set()
+    outcomes = {}
     if junit.exists():
         for case in ElementTree.parse(junit).iter("testcase"):
-            if case.find("failure") is not None or case.find("error") is not None:
-                properties = {item.get("name"): item.get("value") for item in case.iter("property")}
-                failures.add((properties.get("host", "?"), properties.get("state", "?")))
-    return result.returncode, failures, result.stdout + result.stderr
+            properties = {item.get("name"): item.get("value") for item in case.iter("property")}
+            failed = case.find("failure") is not None or case.find("error") is not None
+            skipped = case.find("skipped") is not None
+            if not skipped:
+                outcomes[(properties.get("host", "?"), properties.get("state", "?"))] = not failed
+    return result.returncode, outcomes, result.stdout + result.stderr

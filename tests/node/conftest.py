@@ -109,6 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "cluster: a state of a formed cluster (hosts whose stages include kubernetes)"
     )
+    config.addinivalue_line(
+        "markers",
+        "etcd_disk: a state of etcd's own disk (hosts with etcd_device whose stages include etcd)",
+    )
 
 
 def _forms_cluster(testinfra_name: str) -> bool:
@@ -116,16 +120,31 @@ def _forms_cluster(testinfra_name: str) -> bool:
     return not stages or "kubernetes" in stages
 
 
+def _has_etcd_disk(testinfra_name: str) -> bool:
+    settings = HOSTS.get(testinfra_name, {}).get("settings", {})
+    stages = settings.get("stages") or []
+    return bool(settings.get("etcd_device")) and (not stages or "etcd" in stages)
+
+
+# Each marker and which hosts its states are expected on; deselected elsewhere.
+_EXPECTED_ON = {"cluster": _forms_cluster, "etcd_disk": _has_etcd_disk}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Label each test with its node and state, for JUnit properties and the summary; keep the
-    cluster states only for hosts that run the kubernetes stage."""
+    cluster states only for hosts that run the kubernetes stage, and etcd's disk only for
+    hosts with an etcd_device that run the etcd stage."""
     deselected = []
     for item in items:
         params = getattr(item, "callspec", None)
-        if not (item.get_closest_marker("cluster") and params):
+        testinfra_host = params.params.get("_testinfra_host") if params else None
+        if testinfra_host is None:
             continue
-        testinfra_host = params.params.get("_testinfra_host")
-        if testinfra_host and not _forms_cluster(testinfra_host.backend.get_hostname()):
+        name = testinfra_host.backend.get_hostname()
+        if any(
+            item.get_closest_marker(marker) and not expected(name)
+            for marker, expected in _EXPECTED_ON.items()
+        ):
             deselected.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)

@@ -301,7 +301,7 @@ def test_init_configuration_v1beta4() -> None:
         "dnsDomain": "cluster.local",
     }
     assert cluster["apiServer"]["certSANs"] == ["10.20.0.11", "api.oslo.example"]
-    assert cluster["etcd"]["local"]["dataDir"] == "/var/lib/etcd"
+    assert cluster["etcd"]["local"]["dataDir"] == "/var/lib/etcd/data"
     kubelet = docs["KubeletConfiguration"]
     assert kubelet["cgroupDriver"] == "systemd" and kubelet["clusterDNS"] == ["10.96.0.10"]
     assert "failCgroupV1" not in kubelet, "a per-node patch, never the cluster's ConfigMap"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,14 @@ from nordkube.lab.errors import LabError
 from nordkube.lab.image import BaseImage
 from nordkube.lab.spec import LabSpec, plan_nodes
 from nordkube.lab.state import LabState
-from nordkube.lab.vm import accel_args, apt_proxy_command, qemu_command, qemu_option_value
+from nordkube.lab.vm import (
+    WORKER_NICE,
+    accel_args,
+    apt_proxy_command,
+    lower_priority,
+    qemu_command,
+    qemu_option_value,
+)
 
 
 @pytest.fixture
@@ -105,3 +116,39 @@ def test_unknown_accelerator_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("NORDKUBE_LAB_ACCEL", "hvf")
     with pytest.raises(LabError, match="NORDKUBE_LAB_ACCEL='hvf'"):
         accel_args(BaseImage("debian-12", tmp_path))
+
+
+def test_control_planes_get_more_memory_than_workers(state: LabState) -> None:
+    assert option_values(command_of(state, "node1"), "-m") == ["3072"]
+    assert option_values(command_of(state, "node2"), "-m") == ["2048"]
+
+
+def test_each_node_has_a_monitor_socket_in_its_directory(state: LabState) -> None:
+    (monitor,) = option_values(command_of(state, "node1"), "-qmp")
+    assert monitor == f"unix:{state.node_dir('node1')}/qmp.sock,server=on,wait=off"
+
+
+def test_a_worker_vm_is_lowered_with_every_thread_and_its_session(tmp_path: Path) -> None:
+    """On a process of its own session (as QEMU's -daemonize makes it), so the test's own
+    session keeps its weight."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import threading, time; threading.Thread(target=time.sleep, "
+            "args=(30,)).start(); time.sleep(30)",
+        ],
+        start_new_session=True,
+    )
+    try:
+        time.sleep(0.5)
+        lower_priority(child.pid, WORKER_NICE)
+        tasks = [int(task.name) for task in Path(f"/proc/{child.pid}/task").iterdir()]
+        assert len(tasks) == 2
+        assert {os.getpriority(os.PRIO_PROCESS, task) for task in tasks} == {WORKER_NICE}
+        autogroup = Path(f"/proc/{child.pid}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().split()[-1] == str(WORKER_NICE)
+    finally:
+        child.kill()
+        child.wait()

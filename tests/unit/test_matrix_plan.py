@@ -278,6 +278,25 @@ def test_selinux_and_networkmanager_only_on_el(cli_plan: tuple[Any, dict[str, An
         assert op["hosts_with_change"] == el, pattern
 
 
+def test_the_etcd_disk_is_formatted_and_mounted_by_uuid_on_the_etcd_host_only(
+    cli_plan: tuple[Any, dict[str, Any]], commands: dict[str, list[str]]
+) -> None:
+    """The control plane (stacked etcd) has a blank NVMe disk in its modelled recording: the
+    plan makes ext4 with a UUID and mounts it by that UUID with noatime; no worker is
+    touched."""
+    (op,) = _op(cli_plan[1], r"mounted at /var/lib/etcd by UUID with noatime")
+    assert op["hosts_with_change"] == ["@fake/debian-12"]
+    planned = " ; ".join(commands["@fake/debian-12"])
+    made = re.search(r"mkfs\.ext4 -q -L nordkube-etcd -U ([0-9a-f-]{36}) /dev/nvme0n1", planned)
+    assert made, planned
+    assert f"UUID={made.group(1)} /var/lib/etcd ext4 defaults,noatime 0 2" in planned
+    (gate,) = _op(cli_plan[1], r"passes the fsync gate \(p99 <= 10 ms\)")
+    assert gate["hosts_with_change"] == ["@fake/debian-12"]
+    for host, listed in commands.items():
+        if host != "@fake/debian-12":
+            assert not any("mkfs" in command for command in listed), host
+
+
 # -- Refusals before any operation, and the catch-all ------------------------------------------
 
 

@@ -92,3 +92,12 @@ def test_leader_election_names_what_must_hold():
     assert "lease-duration 45s > renew-deadline 1m > 1.2 x retry-period 2s" in str(error.value)
     accepted = {"lease-duration": "1m30s", "renew-deadline": "60s", "retry-period": "10s"}
     assert Settings.from_data({"leader_election": accepted}).leader_election == accepted
+
+
+def test_etcd_device_by_path_or_by_serial():
+    for value in ("/dev/disk/by-id/nvme-etcd-oslo-cp1", "/dev/nvme1n1", "serial:etcd0"):
+        assert Settings.from_data({"etcd_device": value}, "h1").etcd_device == value
+    for value in ("serial:", "serial:two words", "nvme0n1"):
+        with pytest.raises(SettingsError) as error:
+            Settings.from_data({"etcd_device": value}, "h1")
+        assert "serial:NAME" in str(error.value)

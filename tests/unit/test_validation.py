@@ -141,6 +141,7 @@ def test_the_cluster_wide_settings():
         "service_cidr",
         "node_network",
         "etcd_topology",
+        "etcd_filesystem",
         "etcd_heartbeat_interval",
         "etcd_election_timeout",
         "doctor_steal_window",
