@@ -41,7 +41,8 @@ class DiskPlan:
     device: str  # the resolved block device, e.g. /dev/nvme0n1
     uuid: str | None  # the filesystem's, when it has one already
     fstype: str
-    erases: tuple[str, ...] = ()  # what WIPE erases, as wipefs lists it
+    erases: tuple[str, ...] = ()  # WIPE: the signatures wipefs listed, checked again before
+    holds: tuple[str, ...] = ()  # WIPE: what is on the disk, in words (partitions included)
 
 
 def _nvme(state: Mapping[str, Any]) -> bool:
@@ -87,6 +88,9 @@ def plan_disk(host: str, settings: Settings, state: Mapping[str, Any]) -> DiskPl
     def refuse(reason: str) -> Problem:
         return Problem(host, "etcd_device", f"{spec}: {reason}")
 
+    matches = state.get("matches") or []
+    if len(matches) > 1:
+        return refuse(f"matches several disks ({', '.join(matches)}); name one by its /dev path")
     device = state.get("device")
     if not device or not state.get("type"):
         return refuse("no such block device on the host (lsblk -o NAME,SERIAL lists the disks)")
@@ -135,17 +139,51 @@ def plan_disk(host: str, settings: Settings, state: Mapping[str, Any]) -> DiskPl
             "would hide it. Move it onto the disk with etcd stopped, or empty it"
         )
     if _ours(state):
+        foreign = _foreign_fstab(state, device, blkid["UUID"])
+        if foreign:
+            return refuse(foreign)
         return DiskPlan(MOUNT, device, blkid["UUID"], blkid["TYPE"])
+    foreign = _foreign_fstab(state, device, None)
+    if foreign:
+        return refuse(foreign)
     holds = _holds(state)
     if holds:
         if settings.etcd_wipe_device == spec:
-            erases = tuple(state.get("signatures") or holds)
-            return DiskPlan(WIPE, device, None, settings.etcd_filesystem, erases)
+            if not _stable(spec):
+                return refuse(
+                    f"{device} holds {', '.join(holds)}; etcd_wipe_device erases only a disk "
+                    "named so that the name cannot move to another disk at a reboot: give "
+                    "etcd_device as serial:NAME or /dev/disk/by-id/..."
+                )
+            signatures = tuple(state.get("signatures") or ())
+            if not signatures:
+                return refuse(
+                    f"{device} holds {', '.join(holds)} but wipefs lists nothing to erase"
+                )
+            return DiskPlan(WIPE, device, None, settings.etcd_filesystem, signatures, tuple(holds))
         return refuse(
             f"{device} holds {', '.join(holds)} (wipefs/blkid): never formatted unless "
             f"etcd_wipe_device names it ({spec!r}), and then everything on it is erased"
         )
     return DiskPlan(FORMAT, device, None, settings.etcd_filesystem)
+
+
+def _stable(spec: str) -> bool:
+    """A name that stays with its disk across reboots (a /dev/nvmeXnY may not)."""
+    return spec.startswith(("serial:", "/dev/disk/by-id/"))
+
+
+def _foreign_fstab(state: Mapping[str, Any], device: str, uuid: str | None) -> str | None:
+    """An fstab line for ETCD_MOUNT that names another filesystem: the stage replaces only
+    lines naming this disk (its device, its UUID, nordkube's label)."""
+    ours = {device, f"LABEL={LABEL}"} | ({f"UUID={uuid}"} if uuid else set())
+    others = [line for line in state.get("fstab") or [] if line.split()[0] not in ours]
+    if not others:
+        return None
+    return (
+        f"/etc/fstab already mounts something else at {ETCD_MOUNT} ({'; '.join(others)}); "
+        "nothing is formatted or mounted there until that line is gone"
+    )
 
 
 def gate_verdict(host: str, limit: int, measured: Mapping[str, Any]) -> Problem | None:

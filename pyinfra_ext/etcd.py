@@ -20,28 +20,50 @@ from pyinfra_ext.probes import fio_job, parse_fio
 
 
 def gate_command(size_mb: int) -> str:
-    """fio's etcd WAL job in a directory of its own on the mounted disk, removed afterwards."""
+    """fio's etcd WAL job in a directory of its own on the mounted disk, removed afterwards;
+    never on whatever disk holds the directory when the etcd disk is not mounted there."""
     return (
+        f"mountpoint -q {ETCD_MOUNT} || {{ echo '{ETCD_MOUNT} is not mounted' >&2; exit 1; }}; "
         f"t=$(mktemp -d {ETCD_MOUNT}/.nordkube-gate.XXXXXX) || exit 1; "
         f'fio --name=etcd-wal --directory="$t" {fio_job(size_mb)}; s=$?; rm -rf "$t"; exit $s'
     )
 
 
+def _unchanged(plan: DiskPlan) -> str:
+    """The disk checked again in the shell that changes it, right before: not mounted, and
+    wipefs lists what the plan saw (nothing for FORMAT, the signatures WIPE may erase). A
+    disk that changed since the plan, or that wipefs or lsblk cannot read, stops it."""
+    device = shlex.quote(plan.device)
+    expected = shlex.quote("\n".join(plan.erases))
+    return (
+        f"m=$(lsblk -nro MOUNTPOINT {device}) || exit 1; "
+        f'if [ -n "$(printf %s "$m" | tr -d "[:space:]")" ]; then '
+        f"echo '{plan.device} is mounted now; nothing erased or formatted' >&2; exit 1; fi; "
+        f"s=$(wipefs --no-act --parsable {device}) || exit 1; "
+        "s=$(printf '%s\\n' \"$s\" | grep -v '^#'); "
+        f'if [ "$s" != {expected} ]; then '
+        f'echo "{plan.device} changed since the plan: $s; nothing erased or formatted" >&2; '
+        "exit 1; fi"
+    )
+
+
 def _mkfs(plan: DiskPlan, uuid: str) -> str:
     device = shlex.quote(plan.device)
-    # stdin from /dev/null: were mkfs ever to ask whether to proceed, it gets no answer.
+    # mke2fs asks before overwriting a filesystem only on a terminal, so the check above is
+    # what protects it; stdin from /dev/null so no prompt ever waits.
     if plan.fstype == "xfs":
         return f"mkfs.xfs -q -L {LABEL} -m uuid={uuid} {device} < /dev/null"
     return f"mkfs.ext4 -q -L {LABEL} -U {uuid} {device} < /dev/null"
 
 
-def _fstab(line: str) -> str:
-    """/etc/fstab with every line for ETCD_MOUNT replaced by `line` (written in place, so its
-    owner, mode and SELinux label stay)."""
+def _fstab(line: str, fstab: str = "/etc/fstab") -> str:
+    """`fstab` with every line for ETCD_MOUNT (with or without a trailing slash) replaced by
+    `line`, comments and every other line kept; written in place, so its owner, mode and
+    SELinux label stay. plan_disk refuses first where such a line names another disk."""
+    work = f"{fstab}.nordkube"
     return (
-        f"awk -v d={ETCD_MOUNT} '$1 ~ /^#/ || $2 != d' /etc/fstab > /etc/fstab.nordkube && "
-        f"echo {shlex.quote(line)} >> /etc/fstab.nordkube && "
-        "cat /etc/fstab.nordkube > /etc/fstab && rm -f /etc/fstab.nordkube"
+        f"awk -v d={ETCD_MOUNT} '$1 ~ /^#/ || ($2 != d && $2 != d \"/\")' {fstab} > {work} && "
+        f"echo {shlex.quote(line)} >> {work} && cat {work} > {fstab} && rm -f {work}"
     )
 
 
@@ -60,8 +82,10 @@ def etcd_disk_mounted(plan: DiskPlan, uuid: str) -> Any:
         host.noop(f"{plan.device} ({plan.fstype}, UUID {uuid}) is mounted at {ETCD_MOUNT}")
         return
     if plan.action == etcd_disk.WIPE:  # the role's operation name lists what this erases
-        yield f"wipefs --all {shlex.quote(plan.device)}"
-    if plan.action in (etcd_disk.FORMAT, etcd_disk.WIPE):
+        yield f"{_unchanged(plan)}; wipefs --all {shlex.quote(plan.device)}"
+    if plan.action == etcd_disk.FORMAT:
+        yield f"{_unchanged(plan)}; {_mkfs(plan, uuid)}"
+    if plan.action == etcd_disk.WIPE:
         yield _mkfs(plan, uuid)
     yield f"mkdir -p {ETCD_MOUNT} && " + _fstab(etcd_disk.fstab_line(uuid, plan.fstype))
     # systemd makes mount units from fstab: it must see the new line before mount uses it.

@@ -668,9 +668,11 @@ class ContainerdImages(FactBase[dict[str, dict[str, Any]]]):
 
 class EtcdDiskState(FactBase[dict[str, Any]]):
     """What the etcd stage decides from (nordkube/etcd_disk.py): `device` (an etcd_device
-    value) resolved to one block device, what lsblk, blkid and wipefs find on it, where it
-    and its partitions are mounted, what is mounted at and stored in `mount` (the etcd data
-    directory's mount point), its fstab line and the fsync gate's stored result. Read-only."""
+    value) resolved to block devices (a serial shared by several disks lists them all), what
+    lsblk, blkid and wipefs find on it, where it and its partitions are mounted, what is
+    mounted at and stored in `mount` (the etcd data directory's mount point), its fstab lines
+    and the fsync gate's stored result. Read-only. lsblk's and wipefs's exit statuses are
+    kept: a disk they could not read must never look blank."""
 
     default = dict
 
@@ -678,17 +680,23 @@ class EtcdDiskState(FactBase[dict[str, Any]]):
         want = device[len("serial:") :] if device.startswith("serial:") else ""
         resolve = (
             f"dev=$(lsblk -dnro NAME,SERIAL | awk -v s={shlex.quote(want)} "
-            "'$2 == s {print \"/dev/\" $1; exit}')"
+            "'$2 == s {print \"/dev/\" $1}')"
             if want
             else f"dev=$(readlink -f {shlex.quote(device)} 2>/dev/null)"
         )
         quoted_mount = shlex.quote(mount)
+        # The mount point with or without a trailing slash, as fstab may spell it.
+        at = f'-v d={quoted_mount} \'($2 == d || $2 == d "/")'
         disk = "; ".join(
             [
                 _section("type", 'lsblk -dnro TYPE "$dev"'),
                 _section("transport", 'lsblk -dnro TRAN "$dev" 2>/dev/null'),
-                _section("children", 'lsblk -nrpo NAME "$dev" | tail -n +2'),
-                _section("mounted", 'lsblk -nrpo NAME,MOUNTPOINT "$dev" | awk "NF > 1"'),
+                # The disk, then its partitions, each with its mount point if it has one.
+                _section(
+                    "tree",
+                    't=$(lsblk -nrpo NAME,MOUNTPOINT "$dev" 2>&1); echo "status $?"; '
+                    'printf "%s\\n" "$t"',
+                ),
                 _section("blkid", 'blkid -p -o export "$dev" 2>/dev/null'),
                 # wipefs's status tells a disk it read from one it could not: blkid exits
                 # 2 both when it finds nothing and when it may not open the device.
@@ -704,15 +712,12 @@ class EtcdDiskState(FactBase[dict[str, Any]]):
                 resolve,
                 _section("device", 'echo "$dev"'),
                 f'if [ -n "$dev" ] && [ -b "$dev" ]; then {disk}; fi',
+                # The last line is the mount on top, the one that is seen.
                 _section(
-                    "at-mount",
-                    f"awk -v d={quoted_mount} '$2 == d {{print $1, $3, $4}}' /proc/self/mounts",
+                    "at-mount", f"awk {at} {{print $1, $3, $4}}' /proc/self/mounts | tail -n 1"
                 ),
                 _section("mount-content", f"ls -A {quoted_mount} 2>/dev/null"),
-                _section(
-                    "fstab",
-                    f"awk -v d={quoted_mount} '$1 !~ /^#/ && $2 == d' /etc/fstab 2>/dev/null",
-                ),
+                _section("fstab", f"awk {at} && $1 !~ /^#/' /etc/fstab 2>/dev/null"),
                 _section("gate", f"cat {shlex.quote(result)} 2>/dev/null"),
                 _section("fio", "command -v fio || true"),
             ]
@@ -724,39 +729,47 @@ class EtcdDiskState(FactBase[dict[str, Any]]):
         def first(name: str) -> str:
             return "".join(parts.get(name, [])[:1]).strip()
 
+        def status_and_lines(name: str) -> tuple[str, list[str]]:
+            lines = [line.strip() for line in parts.get(name, []) if line.strip()]
+            status = lines[0].removeprefix("status ") if lines else "missing"
+            return status, lines[1:]
+
+        devices = [line.strip() for line in parts.get("device", []) if line.strip()]
         blkid = dict(line.split("=", 1) for line in parts.get("blkid", []) if "=" in line)
         at_mount = first("at-mount").split()
-        wipefs = [line.strip() for line in parts.get("wipefs", []) if line.strip()]
-        status = wipefs[0].removeprefix("status ") if wipefs else "missing"
-        signatures = wipefs[1:]
+        tree_status, tree = status_and_lines("tree")
+        wipefs_status, signatures = status_and_lines("wipefs")
+        problems = []
+        if "type" in parts and tree_status != "0":
+            problems.append(" ".join(tree) or f"lsblk exited {tree_status}")
+        if "type" in parts and wipefs_status != "0":
+            problems.append(" ".join(signatures) or f"wipefs exited {wipefs_status}")
+        nodes = [line.partition(" ") for line in tree] if tree_status == "0" else []
         gate_text = "\n".join(parts.get("gate", [])).strip()
         try:
             gate = json.loads(gate_text) if gate_text else None
         except ValueError:
             gate = {"error": f"unreadable: {gate_text[:80]}"}
         return {
-            "device": first("device") or None,
+            "device": devices[0] if len(devices) == 1 else None,
+            # Every disk a serial matched (more than one: refused, never guessed).
+            "matches": devices,
             "type": first("type") or None,
             "transport": first("transport") or None,
-            "children": [line.strip() for line in parts.get("children", []) if line.strip()],
-            "mounted": {
-                name: point
-                for name, _, point in (
-                    line.strip().partition(" ") for line in parts.get("mounted", [])
-                )
-                if point
-            },
+            "children": [name for name, _, _ in nodes[1:]],
+            "mounted": {name: point for name, _, point in nodes if point},
             "blkid": blkid,
-            "signatures": signatures if status == "0" else [],
-            # What wipefs said when it could not read the disk: then nothing is known of it.
-            "probe_error": None if status == "0" else (" ".join(signatures) or f"wipefs {status}"),
+            "signatures": signatures if wipefs_status == "0" else [],
+            # What lsblk or wipefs said when it could not read the disk: then nothing is
+            # known of it.
+            "probe_error": "; ".join(problems) or None,
             "at_mount": (
                 {"source": at_mount[0], "fstype": at_mount[1], "options": at_mount[2].split(",")}
                 if len(at_mount) >= 3
                 else None
             ),
             "mount_content": [line.strip() for line in parts.get("mount-content", []) if line],
-            "fstab": [line.strip() for line in parts.get("fstab", []) if line.strip()],
+            "fstab": [" ".join(line.split()) for line in parts.get("fstab", []) if line.strip()],
             "gate": gate,
             "fio": bool(first("fio")),
         }

@@ -37,7 +37,8 @@ def etcd() -> None:
     )
     uuid = disk_uuid(plan)
     erasing = (
-        f", erasing what it holds first (etcd_wipe_device): {'; '.join(plan.erases)}"
+        f", erasing what it holds first (etcd_wipe_device): {', '.join(plan.holds)} "
+        f"(wipefs: {'; '.join(plan.erases)})"
         if plan.action == etcd_disk.WIPE
         else ""
     )

@@ -74,8 +74,9 @@ NO_SWAP_UNITS: list[str] = []
 SERVICE_NOT_INSTALLED = "inactive "
 
 # MODELLED, the same for every OS: EtcdDiskState of a VPS's extra NVMe volume as the provider
-# hands it over: a whole disk (lsblk TYPE disk, TRAN nvme), blank, so blkid and wipefs print
-# nothing and nothing is mounted from it; /var/lib/etcd does not exist, fstab has no line for
+# hands it over: a whole disk (lsblk TYPE disk, TRAN nvme) without partitions or a mount
+# point (lsblk -r prints the name and an empty MOUNTPOINT), blank, so blkid and wipefs print
+# nothing; /var/lib/etcd does not exist, fstab has no line for
 # it, no gate result is stored and fio is not installed yet. wipefs read the disk (status 0)
 # and found no signature.
 ETCD_DISK_BLANK_NVME = [
@@ -85,8 +86,9 @@ ETCD_DISK_BLANK_NVME = [
     "disk",
     f"{SECTION}transport",
     "nvme",
-    f"{SECTION}children",
-    f"{SECTION}mounted",
+    f"{SECTION}tree",
+    "status 0",
+    "/dev/nvme0n1 ",
     f"{SECTION}blkid",
     f"{SECTION}wipefs",
     "status 0",

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.lab
 
 NODE = "node1"
 DEVICE = "/dev/nvme0n1"
+SERIAL = "serial:etcd0"  # the lab's NVMe disk (nordkube/lab/vm.py)
 MOUNT = "/var/lib/etcd"
 GATE_RESULT = "/var/lib/nordkube/etcd-fsync.json"
 # The node suite's checks of etcd's disk (tests/node/test_etcd_disk.py).
@@ -86,11 +87,17 @@ def test_a_disk_holding_a_file_is_refused_before_any_change_and_the_file_stays(o
 
 
 def test_named_for_wiping_it_is_erased_formatted_mounted_by_uuid_and_gated(one_node_lab, tmp_path):
-    result = converge(*STAGE, "--data", f"etcd_wipe_device={DEVICE}")
+    # Erasing needs a name that stays with the disk: its serial (the lab's NVMe is etcd0).
+    by_path = converge(*STAGE, "--data", f"etcd_wipe_device={DEVICE}")
+    assert by_path.returncode != 0 and by_path.changed[NODE] == 0
+    assert "give etcd_device as serial:NAME or /dev/disk/by-id/" in by_path.output
+    wipe = ("--data", f"etcd_device={SERIAL}", "--data", f"etcd_wipe_device={SERIAL}")
+    result = converge(*STAGE, *wipe)
     assert result.returncode == 0, result.output[-6000:]
-    assert "erasing what it holds first (etcd_wipe_device): 0x438," in result.output, result.output[
-        -4000:
-    ]
+    assert (
+        "erasing what it holds first (etcd_wipe_device): a ext4 filesystem labelled "
+        "'provider-data' (wipefs: 0x438," in result.output
+    ), result.output[-4000:]
     source, options = mounted().split()
     assert source == DEVICE and "noatime" in options.split(",")
     uuid = on_node(NODE, f"blkid -s UUID -o value {DEVICE}").strip()
@@ -111,7 +118,7 @@ def test_a_second_converge_changes_nothing_and_the_disk_is_found_by_serial(one_n
     result = converge(*STAGE)
     assert result.returncode == 0, result.output[-4000:]
     assert result.changed[NODE] == 0, result.output[-4000:]
-    by_serial = converge(*STAGE, "--data", "etcd_device=serial:etcd0")
+    by_serial = converge(*STAGE, "--data", f"etcd_device={SERIAL}")
     assert by_serial.returncode == 0, by_serial.output[-4000:]
     assert by_serial.changed[NODE] == 0, by_serial.output[-4000:]
 

@@ -17,9 +17,12 @@ GATE_RESULT = "/var/lib/nordkube/etcd-fsync.json"
 
 def _mounted_uuid(host: Any, node: Any) -> tuple[str, str, list[str]]:
     """(source device, its filesystem UUID, mount options) of what is mounted at MOUNT."""
-    found = host.run(f"findmnt -rno SOURCE,OPTIONS --mountpoint {MOUNT}")
-    assert found.rc == 0 and found.stdout.strip(), f"{node}: nothing is mounted at {MOUNT}"
-    source, options = found.stdout.split()[:2]
+    # /proc/self/mounts, not findmnt --mountpoint (util-linux 2.27+; CentOS 7 has 2.23); its
+    # last line for the mount point is the mount on top.
+    mounts = host.file("/proc/self/mounts").content_string.splitlines()
+    found = [line.split() for line in mounts if line.split()[1:2] == [MOUNT]]
+    assert found, f"{node}: nothing is mounted at {MOUNT}"
+    source, options = found[-1][0], found[-1][3]
     uuid = host.run(f"blkid -s UUID -o value {source}").stdout.strip()
     assert uuid, f"{node}: {source} at {MOUNT} has no filesystem UUID"
     return source, uuid, options.split(",")

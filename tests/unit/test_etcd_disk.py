@@ -4,6 +4,7 @@ everything that could lose data, naming the device and why. And the fsync gate's
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from nordkube import etcd_disk
 from nordkube.etcd_disk import FORMAT, MOUNT, PERSIST, READY, WIPE, DiskPlan, plan_disk
 from nordkube.settings import Problem, Settings
+from pyinfra_ext.etcd import _fstab
 
 UUID = "0f3b2c1e-2d4a-4b7e-9c1f-5a6b7c8d9e0f"
 
@@ -23,6 +25,7 @@ def blank(**changes: Any) -> dict[str, Any]:
         "transport": "nvme",
         "children": [],
         "mounted": {},
+        "matches": ["/dev/nvme0n1"],
         "blkid": {},
         "signatures": [],
         "probe_error": None,
@@ -79,7 +82,9 @@ def test_partition_tables_partitions_and_other_signatures_are_refused(state, fou
 def test_wiping_needs_the_exact_etcd_device_value() -> None:
     state = blank(blkid={"TYPE": "xfs", "UUID": UUID}, signatures=["0x0,u,,xfs"])
     wipe = plan_disk("cp1", settings(etcd_wipe_device="/dev/disk/by-id/nvme-etcd0"), state)
-    assert wipe == DiskPlan(WIPE, "/dev/nvme0n1", None, "ext4", ("0x0,u,,xfs",))
+    assert wipe == DiskPlan(
+        WIPE, "/dev/nvme0n1", None, "ext4", ("0x0,u,,xfs",), ("a xfs filesystem",)
+    )
     # The resolved name is not the setting's value: no wipe.
     assert "holds a xfs filesystem" in refused(state, etcd_wipe_device="/dev/nvme0n1")
 
@@ -167,3 +172,54 @@ def test_the_gate_refuses_a_p99_above_the_threshold_naming_both() -> None:
     assert "fsync p99 48.497 ms is above the threshold 10 ms" in problem.message
     failed = etcd_disk.gate_verdict("cp1", 10, {"error": "fio printed no result"})
     assert failed is not None and "fio printed no result" in failed.message
+
+
+def test_the_fstab_rewrite_replaces_only_the_etcd_mounts_lines(tmp_path) -> None:
+    """The operation's own shell, run on a messy fstab: tabs, an indented comment, the mount
+    point with a trailing slash, no final newline."""
+    fstab = tmp_path / "fstab"
+    fstab.write_text(
+        "# <file system> <mount point> <type>\n"
+        "/dev/vda\t/\text4\terrors=remount-ro 0 1\n"
+        "  # UUID=old /var/lib/etcd ext4 defaults 0 2\n"
+        "\n"
+        "/dev/nvme0n1 /var/lib/etcd/ ext4 defaults 0 2\n"
+        "UUID=abc /var/lib/etcd2 xfs defaults 0 0"
+    )
+    line = etcd_disk.fstab_line(UUID, "ext4")
+    subprocess.run(["sh", "-c", _fstab(line, str(fstab))], check=True)
+    assert fstab.read_text().splitlines() == [
+        "# <file system> <mount point> <type>",
+        "/dev/vda\t/\text4\terrors=remount-ro 0 1",
+        "  # UUID=old /var/lib/etcd ext4 defaults 0 2",
+        "",
+        "UUID=abc /var/lib/etcd2 xfs defaults 0 0",
+        line,
+    ]
+    assert not (tmp_path / "fstab.nordkube").exists()
+
+
+def test_a_serial_shared_by_several_disks_is_refused() -> None:
+    state = blank(device=None, matches=["/dev/nvme0n1", "/dev/nvme0n2"])
+    assert "matches several disks (/dev/nvme0n1, /dev/nvme0n2)" in refused(state)
+
+
+def test_an_fstab_line_of_another_disk_at_the_etcd_mount_is_refused() -> None:
+    message = refused(blank(fstab=["UUID=feed /var/lib/etcd xfs defaults 0 0"]))
+    assert "/etc/fstab already mounts something else at /var/lib/etcd" in message
+    # A line naming this disk by its device is this disk's: it is replaced by the UUID.
+    named = blank(fstab=["/dev/nvme0n1 /var/lib/etcd ext4 defaults 0 2"])
+    assert plan_disk("cp1", settings(), named).action == FORMAT  # type: ignore[union-attr]
+
+
+def test_wiping_needs_a_name_that_cannot_move_to_another_disk() -> None:
+    state = blank(blkid={"TYPE": "ext4", "UUID": UUID}, signatures=["0x438,x,,ext4"])
+    by_path = {"etcd_device": "/dev/nvme0n1", "etcd_wipe_device": "/dev/nvme0n1"}
+    plan = plan_disk("cp1", Settings.from_data(by_path, "cp1"), state)
+    assert isinstance(plan, Problem)
+    assert "give etcd_device as serial:NAME or /dev/disk/by-id/" in plan.message
+    by_serial = {"etcd_device": "serial:etcd0", "etcd_wipe_device": "serial:etcd0"}
+    wipe = plan_disk("cp1", Settings.from_data(by_serial, "cp1"), state)
+    assert wipe == DiskPlan(
+        WIPE, "/dev/nvme0n1", None, "ext4", ("0x438,x,,ext4",), ("a ext4 filesystem",)
+    )
