@@ -96,8 +96,14 @@ def prepares_etcd_disk(target: Host) -> bool:
     settings = Settings.from_data(target.data.dict(), target.name)
     if "etcd" not in (settings.stages or STAGES) or not settings.etcd_device:
         return False
-    hosts = inventory_hosts(ctx_state.get().inventory)
-    return target.name in {each.name for each in etcd_hosts(hosts, settings)}
+
+    def names() -> frozenset[str]:
+        # etcd_topology is cluster-wide: any host's settings say who runs etcd. Once per run,
+        # not once per host over the whole inventory.
+        hosts = inventory_hosts(ctx_state.get().inventory)
+        return frozenset(each.name for each in etcd_hosts(hosts, settings))
+
+    return target.name in factcache.once("etcd-hosts", names)
 
 
 def etcd_disk_state(target: Host | None = None) -> dict[str, Any]:

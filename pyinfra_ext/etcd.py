@@ -11,11 +11,11 @@ import uuid as uuids
 from typing import Any
 
 from pyinfra import host, logger
-from pyinfra.api import FunctionCommand, Host, State, StringCommand, operation
-from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
+from pyinfra.api import FunctionCommand, Host, State, operation
 
 from nordkube import etcd_disk
 from nordkube.etcd_disk import ETCD_DATA_DIR, ETCD_MOUNT, GATE_RESULT, LABEL, DiskPlan
+from pyinfra_ext.operations import run_now
 from pyinfra_ext.probes import fio_job, parse_fio
 
 
@@ -83,10 +83,9 @@ def etcd_disk_mounted(plan: DiskPlan, uuid: str) -> Any:
         return
     if plan.action == etcd_disk.WIPE:  # the role's operation name lists what this erases
         yield f"{_unchanged(plan)}; wipefs --all {shlex.quote(plan.device)}"
-    if plan.action == etcd_disk.FORMAT:
-        yield f"{_unchanged(plan)}; {_mkfs(plan, uuid)}"
-    if plan.action == etcd_disk.WIPE:
         yield _mkfs(plan, uuid)
+    elif plan.action == etcd_disk.FORMAT:
+        yield f"{_unchanged(plan)}; {_mkfs(plan, uuid)}"
     yield f"mkdir -p {ETCD_MOUNT} && " + _fstab(etcd_disk.fstab_line(uuid, plan.fstype))
     # systemd makes mount units from fstab: it must see the new line before mount uses it.
     yield "systemctl daemon-reload"
@@ -97,23 +96,13 @@ def etcd_disk_mounted(plan: DiskPlan, uuid: str) -> Any:
     yield f"install -d -m 0700 {ETCD_DATA_DIR}"
 
 
-def _run(target: Host, command: str) -> tuple[bool, list[str]]:
-    arguments = {
-        key: value
-        for key, value in (target.current_op_global_arguments or {}).items()
-        if key in CONNECTOR_ARGUMENT_KEYS
-    }
-    status, output = target.run_shell_command(StringCommand(command), **arguments)
-    return status, [line for line in output.stdout_lines]
-
-
 def measure_gate(
     state: State, host: Host, device: str, uuid: str, limit: int, accept: bool, size_mb: int
 ) -> bool:
     """Run during execution: fio on the mounted disk, the result stored in GATE_RESULT and
     printed, then the verdict. Returns False (pyinfra fails the operation on this host)
     when the disk is too slow and etcd_accept_slow_disk does not let it go on."""
-    _, lines = _run(host, gate_command(size_mb))
+    _, lines = run_now(host, gate_command(size_mb))
     measured = parse_fio("\n".join(lines))
     record = {
         "device": device,
@@ -124,7 +113,7 @@ def measure_gate(
         **measured,
     }
     text = json.dumps(record, sort_keys=True)
-    _run(
+    run_now(
         host,
         f"mkdir -p $(dirname {GATE_RESULT}) && printf '%s\\n' {shlex.quote(text)} > {GATE_RESULT}",
     )

@@ -109,16 +109,21 @@ def _key_matches(
     problem = keys.mismatch(keys.PinnedKey(key_name, fingerprint), url, found)
     if problem is None:
         return True
-    arguments = {
-        key: value
-        for key, value in (host.current_op_global_arguments or {}).items()
-        if key in CONNECTOR_ARGUMENT_KEYS
-    }
-    host.run_shell_command(
-        StringCommand(f"rm -f {shlex.quote(temporary)} {shlex.quote(path)}"), **arguments
-    )
+    run_now(host, f"rm -f {shlex.quote(temporary)} {shlex.quote(path)}")
     host.log_styled(f"Error: {problem}", fg="red", log_func=logger.error)
     return False
+
+
+def run_now(target: Host, command: str) -> tuple[bool, list[str]]:
+    """Run `command` on `target` from a FunctionCommand (during execution), with the running
+    operation's connector arguments (sudo and the like): its success and stdout lines."""
+    arguments = {
+        key: value
+        for key, value in (target.current_op_global_arguments or {}).items()
+        if key in CONNECTOR_ARGUMENT_KEYS
+    }
+    status, output = target.run_shell_command(StringCommand(command), **arguments)
+    return status, list(output.stdout_lines)
 
 
 @operation()
