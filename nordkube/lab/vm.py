@@ -227,8 +227,13 @@ def _create_qcow2(path: Path, *options: str, size: str | None = None) -> None:
 
 
 def port_problem(node: NodePlan) -> str | None:
-    """Why the node's SSH port cannot be forwarded, or None when it is free."""
+    """Why the node's SSH port cannot be forwarded, or None when it is free.
+
+    Probed as QEMU's user network listens (libslirp sets SO_REUSEADDR): a connection of a
+    lab just brought down, still in TIME_WAIT on the port, does not stop QEMU, so it must not
+    stop the probe either (seen: `lab up` refused for a minute after a `lab down`)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", node.ssh_port))
         except OSError:

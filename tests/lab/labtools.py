@@ -47,9 +47,17 @@ class Converge:
     output: str
 
 
-def converge(*extra: str) -> Converge:
+def converge(*extra: str, timeout: int = 1800) -> Converge:
     """`pyinfra -y --json inventories/lab.py deploy.py`, counted per host."""
-    result = run(str(BIN / "pyinfra"), "-y", "--json", "inventories/lab.py", "deploy.py", *extra)
+    result = run(
+        str(BIN / "pyinfra"),
+        "-y",
+        "--json",
+        "inventories/lab.py",
+        "deploy.py",
+        *extra,
+        timeout=timeout,
+    )
     start = result.stdout.find("{")
     payload = json.loads(result.stdout[start:]) if start >= 0 else {}
     results = payload.get("results", {})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from nordkube.lab.vm import (
     accel_args,
     apt_proxy_command,
     lower_priority,
+    port_problem,
     qemu_command,
     qemu_option_value,
 )
@@ -152,3 +155,37 @@ def test_a_worker_vm_is_lowered_with_every_thread_and_its_session(tmp_path: Path
     finally:
         child.kill()
         child.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_port_something_listens_on_is_refused_and_one_left_in_time_wait_is_not(state):
+    """QEMU's user network listens with SO_REUSEADDR, so a port whose last connection is in
+    TIME_WAIT (a lab just brought down) is usable; one with a listener is not."""
+    node = dataclasses.replace(state.nodes[0], ssh_port=_free_port())
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as QEMU's
+    listener.bind(("127.0.0.1", node.ssh_port))
+    listener.listen()
+    problem = port_problem(node)
+    assert problem is not None and f"127.0.0.1:{node.ssh_port} for node1's SSH" in problem
+    client = socket.create_connection(("127.0.0.1", node.ssh_port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the listening side closes first: TIME_WAIT on the port itself
+    client.recv(1)
+    client.close()
+    listener.close()
+    states = subprocess.run(
+        ["ss", "-Htan", "state", "time-wait", f"sport = :{node.ssh_port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert states.strip(), "the port was expected in TIME_WAIT"
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", node.ssh_port))  # what the probe used to see
+    assert port_problem(node) is None
