@@ -21,6 +21,16 @@ DAEMONSET = "kube-flannel-ds"
 # The image whose /flannel the upstream manifest copies to /opt/cni/bin (flannel v0.28.10's
 # kube-flannel.yml); the bundle's flannel image carries /flannel itself.
 UPSTREAM_CNI_PLUGIN_IMAGE = "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3"
+# The CNI spec version of the conflist flannel's DaemonSet writes (cni-conf.json). Every plugin
+# it names must support it: the bundle's flannel plugin (containernetworking/plugins v0.9.1,
+# the last release that carried it) supports 0.1.0 to 0.4.0 only, upstream's flannel-cni-plugin
+# v1.x 0.1.0 to 1.0.0, the reference bridge and portmap of v1.x 0.1.0 to 1.1.0. Seen with
+# 1.0.0 in the lab: every node Ready, and no pod sandbox ever made ("incompatible CNI
+# versions; config is \"1.0.0\", plugin supports [... \"0.4.0\"]"). The bundle build asks each
+# plugin it bundles (CNI_COMMAND=VERSION) and refuses one that does not support it.
+CNI_CONF_VERSION = "0.4.0"
+# The plugins that conflist runs: flannel, which delegates to bridge, then portmap.
+CONFLIST_PLUGINS = ("flannel", "bridge", "portmap")
 # What VXLAN adds to every packet on an IPv4 underlay (docs/domain.md, "Overlay MTU").
 VXLAN_OVERHEAD = 50
 
@@ -59,6 +69,7 @@ def flannel_values(
         "nftables": settings.kube_proxy_mode == "nftables",
         "namespace": NAMESPACE,
         "daemonset": DAEMONSET,
+        "cni_version": CNI_CONF_VERSION,
     }
 
 

@@ -36,6 +36,7 @@ from nordkube import kubeadm
 from nordkube.bundle.install import NodeImage
 from pyinfra_ext import factcache, joining
 from pyinfra_ext.facts import PINNED_LABEL, ClusterState, ContainerdImages, KubeadmState
+from pyinfra_ext.operations import run_now
 from pyinfra_ext.templating import render
 
 KUBECTL = f"kubectl --kubeconfig={kubeadm.ADMIN_CONF}"
@@ -316,6 +317,58 @@ def node_ready(node_name: str, timeout: int) -> Any:
         host.noop(f"node {node_name} is Ready")
         return
     yield FunctionCommand(wait_until_ready, (node_name, timeout), {})
+
+
+# Why the cluster DNS has no pod: the newest Warning event of its pods (a sandbox the CNI plugin
+# could not make, an image missing, a failed mount), with the pod's name.
+_DNS_WARNINGS = (
+    f"{KUBECTL} --request-timeout=20s -n kube-system get events --sort-by=.lastTimestamp "
+    '-o jsonpath=\'{range .items[?(@.type=="Warning")]}'
+    "{.involvedObject.name}: {.reason}: {.message}{\"\\n\"}{end}' | grep '^coredns' | tail -n 1"
+)
+_DNS_AVAILABLE = (
+    f"{KUBECTL} --request-timeout=20s -n kube-system get deployment coredns "
+    "-o jsonpath='{.status.availableReplicas}'"
+)
+
+
+def wait_for_cluster_dns(state: State, host: Host, timeout: int) -> bool:
+    """Poll CoreDNS's available pods until there is one; after `timeout` seconds log why
+    its pods do not run (their newest Warning event) and fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ok, lines = run_now(host, _DNS_AVAILABLE)
+        if ok and lines and lines[0].strip().isdigit() and int(lines[0]) > 0:
+            return True
+        if time.monotonic() >= deadline:
+            _, why = run_now(host, _DNS_WARNINGS)
+            reason = why[0] if why else "no Warning event names its pods"
+            host.log_styled(
+                f"Error: the cluster DNS (kube-system/coredns) has no pod available after "
+                f"{timeout} s (node_ready_timeout), with every node Ready: {reason}",
+                fg="red",
+                log_func=logger.error,
+            )
+            return False
+        gevent.sleep(READY_POLL_SECONDS)
+
+
+@operation()
+def cluster_dns_available(timeout: int) -> Any:
+    """CoreDNS (kubeadm's kube-system/coredns) has a pod available, waited for up to
+    `timeout` seconds: the first pods the pod network must start. Nodes report Ready as soon
+    as a CNI configuration exists, even one whose plugin refuses every sandbox; this is where
+    such a network is caught and named."""
+    for found in factcache.read(ClusterState).get("objects", []):
+        coredns = (found["kind"], found["namespace"], found["name"]) == (
+            "Deployment",
+            "kube-system",
+            "coredns",
+        )
+        if coredns and found.get("available", 0) > 0:
+            host.noop(f"the cluster DNS has {found['available']} pod(s) available")
+            return
+    yield FunctionCommand(wait_for_cluster_dns, (timeout,), {})
 
 
 @operation()

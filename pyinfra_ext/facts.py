@@ -529,11 +529,13 @@ class KubeadmState(FactBase[dict[str, Any]]):
         }
 
 
-# kubectl's jsonpath over DaemonSets and Deployments: kind, namespace, name, and the sha256
-# nordkube annotates what it applied with.
+# kubectl's jsonpath over DaemonSets and Deployments: kind, namespace, name, the sha256
+# nordkube annotates what it applied with, and how many pods are available (a Deployment's
+# availableReplicas, a DaemonSet's numberAvailable; each kind has only its own).
 _OBJECTS_JSONPATH = (
     '{range .items[*]}{.kind}{"\\t"}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}'
-    '{.metadata.annotations.nordkube\\.io/sha256}{"\\n"}{end}'
+    '{.metadata.annotations.nordkube\\.io/sha256}{"\\t"}{.status.availableReplicas}'
+    '{.status.numberAvailable}{"\\n"}{end}'
 )
 
 
@@ -579,8 +581,15 @@ class ClusterState(FactBase[dict[str, Any]]):
             if len(fields) >= 3:
                 kind, namespace, name = fields[:3]
                 digest = fields[3] if len(fields) > 3 else ""
+                available = fields[4].strip() if len(fields) > 4 else ""
                 objects.append(
-                    {"kind": kind, "namespace": namespace, "name": name, "sha256": digest or None}
+                    {
+                        "kind": kind,
+                        "namespace": namespace,
+                        "name": name,
+                        "sha256": digest or None,
+                        "available": int(available) if available.isdigit() else 0,
+                    }
                 )
         return {"api_error": None, "objects": objects}
 

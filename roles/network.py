@@ -8,7 +8,7 @@ from pyinfra.api import deploy
 from nordkube import cni
 from nordkube.settings import Settings
 from pyinfra_ext import context
-from pyinfra_ext.cluster import manifest_applied, node_ready
+from pyinfra_ext.cluster import cluster_dns_available, manifest_applied, node_ready
 from pyinfra_ext.templating import render
 
 
@@ -20,7 +20,9 @@ def network() -> None:
     condition (KubeadmState).
 
     The manifest goes through the API from the first control-plane node; each node then
-    waits for its own Ready condition (so a node that joins later is the only one waiting).
+    waits for its own Ready condition (so a node that joins later is the only one waiting),
+    and the first control-plane node for CoreDNS's pods, which only a working pod network
+    starts.
     """
     view = context.cluster()
     settings = context.current().settings
@@ -32,6 +34,14 @@ def network() -> None:
         node_name=member.node_name,
         timeout=settings.node_ready_timeout,
     )
+    if member == view.first:
+        cluster_dns_available(
+            name=(
+                "Ensure the cluster DNS has a pod running on the pod network "
+                f"(waiting up to {settings.node_ready_timeout} s)"
+            ),
+            timeout=settings.node_ready_timeout,
+        )
 
 
 def _flannel(settings: Settings, view: context.ClusterView) -> None:

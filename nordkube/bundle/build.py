@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nordkube import cni
 from nordkube.bundle import catalog
 from nordkube.bundle.cache import bundle_cache
 from nordkube.bundle.errors import BundleError
@@ -61,6 +62,40 @@ def kubeadm_images(kubeadm: Path, version: KubernetesVersion) -> list[str]:
     if result.returncode != 0:
         raise BundleError(f"`kubeadm config images list` failed: {result.stderr.strip()}")
     return result.stdout.split()
+
+
+def cni_spec_versions(plugin: Path) -> list[str]:
+    """The CNI spec versions a plugin binary supports, as it answers CNI_COMMAND=VERSION."""
+    try:
+        result = subprocess.run(
+            [str(plugin)],
+            input="{}",
+            env={"CNI_COMMAND": "VERSION", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        answer = json.loads(result.stdout)
+        versions = answer["supportedVersions"]
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        raise BundleError(
+            f"the CNI plugin {plugin} gave no version answer to CNI_COMMAND=VERSION"
+        ) from None
+    return [str(version) for version in versions]
+
+
+def check_conflist_plugins(plugins: dict[str, Path]) -> None:
+    """Refuse a bundle whose pod network could not make a single pod sandbox: every plugin
+    flannel's conflist runs must support its cniVersion (nordkube.cni.CNI_CONF_VERSION)."""
+    for name, plugin in plugins.items():
+        supported = cni_spec_versions(plugin)
+        if cni.CNI_CONF_VERSION not in supported:
+            raise BundleError(
+                f"the bundle's CNI plugin {name} ({plugin}) supports CNI spec versions "
+                f"{', '.join(supported)}, not {cni.CNI_CONF_VERSION}, the cniVersion of "
+                "flannel's conflist (nordkube.cni.CNI_CONF_VERSION): no pod could start"
+            )
 
 
 def build_go(context: BuildContext, recipe: GoRecipe, index: str) -> GoArtifact:
@@ -161,6 +196,12 @@ def build_bundle(
     for number, recipe in enumerate(rest, start=2):
         artifacts.append(build_go(context, recipe, f"[{number}/{len(rest) + 1}]"))
     by_name = {artifact.recipe.name: artifact for artifact in artifacts}
+    check_conflist_plugins(
+        {
+            name: by_name["flannel-cni" if name == "flannel" else "cni-plugins"].file(name)
+            for name in cni.CONFLIST_PLUGINS
+        }
+    )
     specs = image_specs(images)
     built_images = [
         build_image(context, spec, f"[image {number}/{len(specs)}]", by_name)
