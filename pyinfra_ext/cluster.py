@@ -14,6 +14,7 @@ import hashlib
 import os
 import shlex
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,13 @@ from pyinfra.api import (
     StringCommand,
     operation,
 )
-from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from pyinfra.context import ctx_state
 
 from nordkube import kubeadm
 from nordkube.bundle.install import NodeImage
 from pyinfra_ext import factcache, joining
 from pyinfra_ext.facts import PINNED_LABEL, ClusterState, ContainerdImages, KubeadmState
-from pyinfra_ext.operations import run_now
+from pyinfra_ext.operations import connector_arguments, run_now
 from pyinfra_ext.templating import render
 
 KUBECTL = f"kubectl --kubeconfig={kubeadm.ADMIN_CONF}"
@@ -59,16 +59,6 @@ def _kubeadm_with_secrets(name: str, arguments: str) -> str:
     )
 
 
-def _connector_arguments(target: Host) -> dict[str, Any]:
-    """How the current operation reaches `target` (sudo and the like), for a command a
-    callback runs itself."""
-    return {
-        key: value
-        for key, value in (target.current_op_global_arguments or {}).items()
-        if key in CONNECTOR_ARGUMENT_KEYS
-    }
-
-
 def _executing() -> bool:
     return bool(getattr(ctx_state.get(), "is_executing", False))
 
@@ -77,7 +67,7 @@ def record_ca_hash(state: State, host: Host) -> bool:
     """During execution, on the first control-plane node: the discovery hash of its CA, for
     the joins that follow in this run (pyinfra_ext/joining.py)."""
     ok, output = host.run_shell_command(
-        StringCommand(f"cat {kubeadm.CA_CERT}"), **_connector_arguments(host)
+        StringCommand(f"cat {kubeadm.CA_CERT}"), **connector_arguments(host)
     )
     try:
         digest = kubeadm.ca_cert_hash(output.stdout) if ok else None
@@ -235,7 +225,7 @@ def fetch_admin_kubeconfig(state: State, host: Host, path: str) -> bool:
     ok, output = host.run_shell_command(
         StringCommand("base64", kubeadm.ADMIN_CONF),
         print_output=False,
-        **_connector_arguments(host),
+        **connector_arguments(host),
     )
     if not ok:
         host.log_styled(
@@ -272,17 +262,43 @@ def admin_kubeconfig_fetched(path: str, local: list[str] | None) -> Any:
     yield FunctionCommand(fetch_admin_kubeconfig, (path,), {})
 
 
+def _cluster_object(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """One DaemonSet or Deployment as this host's ClusterState lists it, or None."""
+    for found in factcache.read(ClusterState).get("objects", []):
+        if (found["kind"], found["namespace"], found["name"]) == (kind, namespace, name):
+            return dict(found)
+    return None
+
+
+def _poll_until(
+    host: Host,
+    timeout: int,
+    waiting_for: Callable[[], str | None],
+    failure: Callable[[str], str],
+) -> bool:
+    """Ask `waiting_for` every READY_POLL_SECONDS until it names nothing left to wait for;
+    after `timeout` seconds log `failure` of what it last named as an error, and fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = waiting_for()
+        if waiting is None:
+            return True
+        if time.monotonic() >= deadline:
+            host.log_styled(f"Error: {failure(waiting)}", fg="red", log_func=logger.error)
+            return False
+        gevent.sleep(READY_POLL_SECONDS)
+
+
 @operation()
 def manifest_applied(
     description: str, content: str, digest: str, kind: str, namespace: str, object_name: str
 ) -> Any:
     """The manifest `content` is applied to the cluster (server-side), as its object kind
     namespace/object_name shows by the annotation nordkube.io/sha256 = `digest`."""
-    for found in factcache.read(ClusterState).get("objects", []):
-        same = (found["kind"], found["namespace"], found["name"]) == (kind, namespace, object_name)
-        if same and found["sha256"] == digest:
-            host.noop(f"{description} is applied ({digest[:12]})")
-            return
+    found = _cluster_object(kind, namespace, object_name)
+    if found and found["sha256"] == digest:
+        host.noop(f"{description} is applied ({digest[:12]})")
+        return
     yield StringCommand(
         f"{KUBECTL} apply --server-side --force-conflicts --field-manager=nordkube -f -",
         _stdin=content,
@@ -292,20 +308,18 @@ def manifest_applied(
 def wait_until_ready(state: State, host: Host, node_name: str, timeout: int) -> bool:
     """Poll this node's Ready condition (KubeadmState, the kubelet's own credentials) until it
     is True; after `timeout` seconds log the node, its condition and why, and fail."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def waiting_for() -> str | None:
         ready = host.get_fact(KubeadmState).get("ready")
         waiting = kubeadm.not_ready([node_name], {node_name: ready} if ready else {})
-        if not waiting:
-            return True
-        if time.monotonic() >= deadline:
-            host.log_styled(
-                f"Error: not Ready after {timeout} s (node_ready_timeout): {waiting[0]}",
-                fg="red",
-                log_func=logger.error,
-            )
-            return False
-        gevent.sleep(READY_POLL_SECONDS)
+        return waiting[0] if waiting else None
+
+    return _poll_until(
+        host,
+        timeout,
+        waiting_for,
+        lambda why: f"not Ready after {timeout} s (node_ready_timeout): {why}",
+    )
 
 
 @operation()
@@ -335,22 +349,21 @@ _DNS_AVAILABLE = (
 def wait_for_cluster_dns(state: State, host: Host, timeout: int) -> bool:
     """Poll CoreDNS's available pods until there is one; after `timeout` seconds log why
     its pods do not run (their newest Warning event) and fail."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def waiting_for() -> str | None:
         ok, lines = run_now(host, _DNS_AVAILABLE)
-        if ok and lines and lines[0].strip().isdigit() and int(lines[0]) > 0:
-            return True
-        if time.monotonic() >= deadline:
-            _, why = run_now(host, _DNS_WARNINGS)
-            reason = why[0] if why else "no Warning event names its pods"
-            host.log_styled(
-                f"Error: the cluster DNS (kube-system/coredns) has no pod available after "
-                f"{timeout} s (node_ready_timeout), with every node Ready: {reason}",
-                fg="red",
-                log_func=logger.error,
-            )
-            return False
-        gevent.sleep(READY_POLL_SECONDS)
+        available = bool(lines) and lines[0].strip().isdigit() and int(lines[0]) > 0
+        return None if ok and available else "no CoreDNS pod available"
+
+    def failure(_waiting: str) -> str:
+        _, why = run_now(host, _DNS_WARNINGS)  # asked once, when the wait has failed
+        reason = why[0] if why else "no Warning event names its pods"
+        return (
+            f"the cluster DNS (kube-system/coredns) has no pod available after {timeout} s "
+            f"(node_ready_timeout), with every node Ready: {reason}"
+        )
+
+    return _poll_until(host, timeout, waiting_for, failure)
 
 
 @operation()
@@ -359,15 +372,10 @@ def cluster_dns_available(timeout: int) -> Any:
     `timeout` seconds: the first pods the pod network must start. Nodes report Ready as soon
     as a CNI configuration exists, even one whose plugin refuses every sandbox; this is where
     such a network is caught and named."""
-    for found in factcache.read(ClusterState).get("objects", []):
-        coredns = (found["kind"], found["namespace"], found["name"]) == (
-            "Deployment",
-            "kube-system",
-            "coredns",
-        )
-        if coredns and found.get("available", 0) > 0:
-            host.noop(f"the cluster DNS has {found['available']} pod(s) available")
-            return
+    coredns = _cluster_object("Deployment", "kube-system", "coredns")
+    if coredns and coredns.get("available", 0) > 0:
+        host.noop(f"the cluster DNS has {coredns['available']} pod(s) available")
+        return
     yield FunctionCommand(wait_for_cluster_dns, (timeout,), {})
 
 

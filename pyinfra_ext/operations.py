@@ -114,15 +114,20 @@ def _key_matches(
     return False
 
 
-def run_now(target: Host, command: str) -> tuple[bool, list[str]]:
-    """Run `command` on `target` from a FunctionCommand (during execution), with the running
-    operation's connector arguments (sudo and the like): its success and stdout lines."""
-    arguments = {
+def connector_arguments(target: Host) -> dict[str, Any]:
+    """How the running operation reaches `target` (sudo and the like), for a command a
+    FunctionCommand runs itself."""
+    return {
         key: value
         for key, value in (target.current_op_global_arguments or {}).items()
         if key in CONNECTOR_ARGUMENT_KEYS
     }
-    status, output = target.run_shell_command(StringCommand(command), **arguments)
+
+
+def run_now(target: Host, command: str) -> tuple[bool, list[str]]:
+    """Run `command` on `target` from a FunctionCommand (during execution), with the running
+    operation's connector arguments: its success and stdout lines."""
+    status, output = target.run_shell_command(StringCommand(command), **connector_arguments(target))
     return status, list(output.stdout_lines)
 
 

@@ -41,7 +41,10 @@ try:
     sock.sendto(query, (server, 53))
     answer = sock.recv(4096)
 except PermissionError:
-    sys.exit("refused on this node: the Service has no ready endpoint (kube-proxy rejects it)")
+    sys.exit(
+        "refused on this node (EPERM): a local firewall rule dropped it, such as kube-proxy's"
+        " for a Service it has not programmed or has no endpoint for"
+    )
 except OSError as error:
     sys.exit(f"no answer: {error}")
 count = struct.unpack(">H", answer[6:8])[0]
