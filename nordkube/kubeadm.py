@@ -31,6 +31,8 @@ CRI_SOCKET = "unix:///run/containerd/containerd.sock"
 # Stacked etcd's data directory: on the etcd disk the etcd stage mounts (nordkube/etcd_disk.py).
 ETCD_DATA_DIR = etcd_disk.ETCD_DATA_DIR
 DNS_DOMAIN = "cluster.local"
+# The name every cluster DNS answers: the kubernetes Service's.
+KUBERNETES_SERVICE_NAME = f"kubernetes.default.svc.{DNS_DOMAIN}"
 # The node-local kubeadm patches: kubeletconfiguration+merge.yaml (managed.KUBELET_PATCH_FILE)
 # turns failCgroupV1 off where a cgroup v1 host was accepted (kubeadm merges it into that
 # node's KubeletConfiguration only); on control-plane nodes, <static pod>+strategic.yaml

@@ -32,10 +32,16 @@ from pyinfra.api import (
 )
 from pyinfra.context import ctx_state
 
-from nordkube import kubeadm
+from nordkube import dnsquery, kubeadm
 from nordkube.bundle.install import NodeImage
 from pyinfra_ext import factcache, joining
-from pyinfra_ext.facts import PINNED_LABEL, ClusterState, ContainerdImages, KubeadmState
+from pyinfra_ext.facts import (
+    PINNED_LABEL,
+    ClusterDnsAnswer,
+    ClusterState,
+    ContainerdImages,
+    KubeadmState,
+)
 from pyinfra_ext.operations import connector_arguments, run_now
 from pyinfra_ext.templating import render
 
@@ -377,6 +383,45 @@ def cluster_dns_available(timeout: int) -> Any:
         host.noop(f"the cluster DNS has {coredns['available']} pod(s) available")
         return
     yield FunctionCommand(wait_for_cluster_dns, (timeout,), {})
+
+
+def wait_for_dns_answer(
+    state: State, host: Host, server: str, record: str, expected: str, timeout: int
+) -> bool:
+    """Send the DNS query from this node every READY_POLL_SECONDS until `server` answers
+    `expected` for `record`; after `timeout` seconds log what the node last got and fail."""
+    query = dnsquery.command(server, record)
+
+    def waiting_for() -> str | None:
+        _, lines = run_now(host, query)
+        addresses, error = dnsquery.parse(lines)
+        if expected in addresses:
+            return None
+        return error or f"it answers {', '.join(addresses)}"
+
+    def failure(why: str) -> str:
+        return (
+            f"the cluster DNS at {server} does not answer {expected} for {record} on this node "
+            f"after {timeout} s (node_ready_timeout): {why}"
+        )
+
+    return _poll_until(host, timeout, waiting_for, failure)
+
+
+@operation()
+def cluster_dns_answered(server: str, record: str, expected: str, timeout: int) -> Any:
+    """The cluster DNS answers this node through its Service address: `server` gives
+    `expected` for `record`, asked from the node, waited for up to `timeout` seconds. Each
+    node's kube-proxy programs the Service on its own; until it has, and has an endpoint for
+    it, the node's own queries are dropped. Asked only of a Ready node (before that, it waits
+    without asking first)."""
+    ready = factcache.read(KubeadmState).get("ready")
+    if ready and ready.get("status") == "True":
+        answer = factcache.read(ClusterDnsAnswer, server=server, record=record)
+        if expected in answer.get("addresses", []):
+            host.noop(f"the cluster DNS at {server} answers {expected} for {record}")
+            return
+    yield FunctionCommand(wait_for_dns_answer, (server, record, expected, timeout), {})
 
 
 @operation()

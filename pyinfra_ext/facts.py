@@ -16,7 +16,7 @@ from typing import Any
 
 from pyinfra.api import FactBase
 
-from nordkube import bootstate, keys, kubeadm
+from nordkube import bootstate, dnsquery, keys, kubeadm
 
 SECTION = "::nordkube:"
 # The administrator's systemd unit directory (systemd.unit(5)), ahead of the vendor's.
@@ -673,6 +673,21 @@ class ContainerdImages(FactBase[dict[str, dict[str, Any]]]):
             labels = fields[-1].split(",")
             images[fields[0]] = {"digest": fields[2], "pinned": PINNED_LABEL in labels}
         return images
+
+
+class ClusterDnsAnswer(FactBase[dict[str, Any]]):
+    """What `server` (the cluster DNS Service address) answers this node for an A record of
+    `record`, asked from the node itself (nordkube/dnsquery.py): the addresses, or why there
+    were none (the node refused to send it, no answer, an error code)."""
+
+    default = dict
+
+    def command(self, server: str, record: str) -> str:
+        return f"{marker('ClusterDnsAnswer')} {dnsquery.command(server, record)}"
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        addresses, error = dnsquery.parse(output)
+        return {"addresses": addresses, "error": error}
 
 
 class EtcdDiskState(FactBase[dict[str, Any]]):

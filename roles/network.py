@@ -5,10 +5,15 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import deploy
 
-from nordkube import cni
+from nordkube import cni, kubeadm
 from nordkube.settings import Settings
 from pyinfra_ext import context
-from pyinfra_ext.cluster import cluster_dns_available, manifest_applied, node_ready
+from pyinfra_ext.cluster import (
+    cluster_dns_answered,
+    cluster_dns_available,
+    manifest_applied,
+    node_ready,
+)
 from pyinfra_ext.templating import render
 
 
@@ -21,8 +26,9 @@ def network() -> None:
 
     The manifest goes through the API from the first control-plane node; each node then
     waits for its own Ready condition (so a node that joins later is the only one waiting),
-    and the first control-plane node for CoreDNS's pods, which only a working pod network
-    starts.
+    the first control-plane node for CoreDNS's pods, which only a working pod network
+    starts, and every node until the cluster DNS answers it through its Service address (its
+    own kube-proxy has programmed the Service and an endpoint).
     """
     view = context.cluster()
     settings = context.current().settings
@@ -42,6 +48,18 @@ def network() -> None:
             ),
             timeout=settings.node_ready_timeout,
         )
+    dns = kubeadm.cluster_dns_address(settings.service_cidr)
+    service = kubeadm.kubernetes_service_address(settings.service_cidr)
+    cluster_dns_answered(
+        name=(
+            f"Ensure this node gets answers from the cluster DNS at {dns} "
+            f"(waiting up to {settings.node_ready_timeout} s)"
+        ),
+        server=dns,
+        record=kubeadm.KUBERNETES_SERVICE_NAME,
+        expected=service,
+        timeout=settings.node_ready_timeout,
+    )
 
 
 def _flannel(settings: Settings, view: context.ClusterView) -> None:

@@ -17,8 +17,13 @@ from typing import Any
 
 import pytest
 
+from nordkube import dnsquery
 from nordkube.bundle.install import KUBERNETES_PROGRAMS, bundle_dir
-from nordkube.kubeadm import cluster_dns_address, kubernetes_service_address
+from nordkube.kubeadm import (
+    KUBERNETES_SERVICE_NAME,
+    cluster_dns_address,
+    kubernetes_service_address,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -27,36 +32,6 @@ ADMIN_CONF = "/etc/kubernetes/admin.conf"
 KUBEADM_FLAGS = "/var/lib/kubelet/kubeadm-flags.env"
 PINNED = ("kubeadm", "kubelet", "kubectl")
 API_PORT = 6443
-# A DNS query for an A record, sent to the cluster DNS address with the node's python3 when
-# it has no dig: prints each answer's address.
-DNS_QUERY = r"""
-import socket, struct, sys
-name, server = sys.argv[1], sys.argv[2]
-query = struct.pack(">HHHHHH", 0x4E4B, 0x0100, 1, 0, 0, 0)
-query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
-query += struct.pack(">HH", 1, 1)
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-sock.settimeout(5)
-try:
-    sock.sendto(query, (server, 53))
-    answer = sock.recv(4096)
-except PermissionError:
-    sys.exit(
-        "refused on this node (EPERM): a local firewall rule dropped it, such as kube-proxy's"
-        " for a Service it has not programmed or has no endpoint for"
-    )
-except OSError as error:
-    sys.exit(f"no answer: {error}")
-count = struct.unpack(">H", answer[6:8])[0]
-offset = len(query)
-for _ in range(count):
-    offset += 2 if answer[offset] & 0xC0 == 0xC0 else answer.index(b"\0", offset) + 1 - offset
-    kind, _, _, length = struct.unpack(">HHIH", answer[offset : offset + 10])
-    offset += 10
-    if kind == 1:
-        print(socket.inet_ntoa(answer[offset : offset + length]))
-    offset += length
-"""
 
 
 def node_name(host: Any) -> str:
@@ -224,16 +199,13 @@ def test_ipvs_sends_the_kubernetes_service_to_the_control_planes_private_address
 
 def test_cluster_dns_answers_for_the_kubernetes_service(host: Any, node: Any) -> None:
     dns = cluster_dns_address(node.settings.service_cidr)
-    name = "kubernetes.default.svc.cluster.local"
-    if host.exists("dig"):
-        answer = host.run("dig +short +time=5 +tries=2 @%s %s A", dns, name)
-    else:
-        answer = host.run("python3 -c %s %s %s", DNS_QUERY, name, dns)
-    addresses = answer.stdout.split()
+    name = KUBERNETES_SERVICE_NAME
+    answer = host.run(dnsquery.command(dns, name))
+    addresses, error = dnsquery.parse(answer.stdout.splitlines())
     expected = kubernetes_service_address(node.settings.service_cidr)
     assert expected in addresses, (
-        f"{node}: the cluster DNS at {dns} answers {addresses or answer.stderr.strip()[-300:]!r} "
-        f"for {name}, expected {expected}"
+        f"{node}: the cluster DNS at {dns} answers {addresses or error!r} for {name}, "
+        f"expected {expected}"
     )
 
 
